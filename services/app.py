@@ -1,0 +1,179 @@
+"""The application factory: routers, error handling, security headers, start-up checks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from services import db, web
+from services.auth.dependencies import Public, unguarded_routes
+from services.composition import load_domains
+from services.errors import AppError
+from services.settings import settings
+from services.validation import french_validation_errors
+
+logger = logging.getLogger("primaires")
+STATIC_DIR = Path(__file__).parent / "static"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'"
+)
+
+
+def _error_response(request: Request, status: int, code: str, message: str, detail: dict | None = None) -> Response:
+    path = request.url.path
+    if path.startswith("/twilio/"):
+        from twilio.twiml.messaging_response import MessagingResponse
+        from twilio.twiml.voice_response import VoiceResponse
+
+        if path.startswith("/twilio/voice"):
+            voice = VoiceResponse()
+            voice.say(message, language="fr-FR")
+            return Response(str(voice), status_code=200 if status < 500 else status, media_type="application/xml")
+        sms = MessagingResponse()
+        sms.message(message)
+        # Twilio shows non-2xx answers as delivery errors; a refused SMS still gets its French reply,
+        # except a forged signature (403), which gets nothing useful.
+        return Response(str(sms), status_code=status if status == 403 else 200, media_type="application/xml")
+    if not web.wants_html(request):
+        body = {"code": code, "message": message}
+        if detail:
+            body["detail"] = detail
+        return JSONResponse(body, status_code=status)
+    return web.render(
+        request,
+        "services/error.html",
+        {"status": status, "code": code, "message": message, "detail": detail or {}},
+        status_code=status,
+    )
+
+
+async def _app_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return _error_response(request, exc.status, exc.code, exc.message, exc.detail)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = french_validation_errors(exc.errors())
+    message = "Données invalides : " + " ; ".join(problems)
+    return _error_response(request, 422, "invalid_input", message, {"errors": problems})
+
+
+HTTP_MESSAGES = {
+    404: ("not_found", "Page introuvable. Vérifiez l'adresse."),
+    405: ("method_not_allowed", "Cette action n'est pas possible à cette adresse."),
+}
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    code, message = HTTP_MESSAGES.get(exc.status_code, ("http_error", str(exc.detail)))
+    return _error_response(request, exc.status_code, code, message)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
+    return _error_response(
+        request,
+        500,
+        "internal_error",
+        "Erreur interne : l'opération n'a pas été enregistrée. Réessayez ; si cela persiste, prévenez l'assistance.",
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    owns_database = not db._database
+    if owns_database:
+        url = settings().database_url
+        if not url:
+            raise RuntimeError("DATABASE_URL n'est pas défini (ou utilisez « primaires demo »).")
+        db.init_database(url, pool_size=settings().db_pool_size)
+    tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job")) for job in app.state.background_jobs]
+    try:
+        yield
+    finally:
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if owns_database:
+            await db.database().dispose()
+
+
+def create_app(*, run_background_jobs: bool = True) -> FastAPI:
+    domains = load_domains()
+    app = FastAPI(
+        title="primaires",
+        summary="API de l'organisation d'une primaire ouverte",
+        version="0.1.0",
+        docs_url=None,
+        redoc_url=None,
+        lifespan=_lifespan,
+    )
+    app.state.background_jobs = domains.background_jobs if run_background_jobs else []
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if not request.url.path.startswith("/docs"):
+            response.headers.setdefault("X-Frame-Options", "DENY")
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+
+    @app.get("/docs", include_in_schema=False)
+    async def api_documentation() -> HTMLResponse:
+        # Swagger UI is vendored: the polling stations' networks and this machine have no CDN.
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="primaires — API",
+            swagger_js_url="/static/vendor/swagger-ui-bundle.js",
+            swagger_css_url="/static/vendor/swagger-ui.css",
+            swagger_favicon_url="/static/favicon.svg",
+        )
+
+    @app.get("/healthz", tags=["santé"], summary="État de l'application et de la base")
+    async def healthz(_who: Public) -> JSONResponse:
+        try:
+            async with asyncio.timeout(3):
+                async with db.database().engine.connect() as connection:
+                    await connection.execute(text("SELECT 1"))
+            database_status = "ok"
+        except Exception as exc:  # noqa: BLE001 - reported, not raised: this is the health check
+            database_status = f"erreur : {type(exc).__name__}"
+        healthy = database_status == "ok"
+        return JSONResponse(
+            {"status": "ok" if healthy else "dégradé", "database": database_status, "version": app.version},
+            status_code=200 if healthy else 503,
+        )
+
+    for router in domains.routers:
+        app.include_router(router)
+
+    missing = unguarded_routes(app)
+    if missing:
+        raise RuntimeError("Routes sans règle d'accès déclarée : " + ", ".join(missing))
+    return app

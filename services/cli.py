@@ -1,0 +1,305 @@
+"""The `primaires` command (organisers' messages in French).
+
+With no DATABASE_URL, every command uses the embedded PostgreSQL in the data folder
+(`.primaires/` by default): the one `primaires demo` starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services import composition, db, embedded_pg
+from services.auth import service as auth_service
+from services.auth.roles import Role
+from services.events import Actor
+from services.migrations import runner
+from services.settings import Mode, configure, settings
+
+console = Console()
+app = typer.Typer(help="primaires : organisation d'une primaire ouverte.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Base de données : migrations.", no_args_is_help=True)
+territory_app = typer.Typer(help="Référentiel territorial (régions, départements, cantons, communes).", no_args_is_help=True)
+accounts_app = typer.Typer(help="Comptes et jetons d'API.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(territory_app, name="territory")
+app.add_typer(accounts_app, name="accounts")
+
+CLI_ACTOR = Actor(id="system:cli", role="organiser")
+T = TypeVar("T")
+_servers: list[Any] = []
+
+
+def fail(message: str) -> None:
+    console.print(f"[bold red]Erreur :[/] {message}")
+    raise typer.Exit(code=1)
+
+
+def database_url(*, stop_at_exit: bool = True) -> str:
+    """DATABASE_URL when set; otherwise the embedded PostgreSQL of the data folder."""
+    current = settings()
+    if current.database_url:
+        return current.database_url
+    mode = os.environ.get("PRIMAIRES_MODE", Mode.DEMO.value)
+    url, server = embedded_pg.start(current.data_dir, stop_at_exit=stop_at_exit)
+    _servers.append(server)
+    configure(mode=mode, database_url=url, data_dir=current.data_dir)
+    return url
+
+
+def run_with_database(work: Callable[[], Awaitable[T]], *, migrate: bool = False) -> T:
+    """Open the database (embedded if needed), optionally migrate, run `work`, close."""
+    url = database_url()
+    if migrate:
+        runner.upgrade(url)
+
+    async def main() -> T:
+        db.init_database(url, pool_size=4)
+        try:
+            return await work()
+        finally:
+            await db.database().dispose()
+
+    return asyncio.run(main())
+
+
+for _name, _sub_app in composition.cli_apps():
+    app.add_typer(_sub_app, name=_name)
+
+
+# --- db ------------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Applique toutes les migrations (toutes les branches de paquets)."""
+    runner.upgrade(database_url())
+    console.print("[green]Base à jour.[/]")
+
+
+@db_app.command("current")
+def db_current() -> None:
+    """Affiche les révisions appliquées."""
+    runner.current(database_url())
+
+
+@db_app.command("revision")
+def db_revision(
+    message: Annotated[str, typer.Option("-m", "--message", help="Objet de la migration")],
+    package: Annotated[str, typer.Option(help="Paquet propriétaire : services, audit, voter_registry, polling, results")],
+) -> None:
+    """Crée une migration (autogénérée depuis les modèles) dans le dossier du paquet."""
+    if package not in runner.PACKAGES:
+        fail(f"Paquet inconnu : {package}.")
+    url = database_url()
+    runner.upgrade(url)
+    runner.revision(url, message, package)
+
+
+# --- territory -----------------------------------------------------------------------------------
+
+
+@territory_app.command("load")
+def territory_load() -> None:
+    """Charge (ou met à jour) le référentiel territorial embarqué ; sans effet s'il est déjà à jour."""
+    from services.territory.service import load_territory
+
+    async def work() -> Any:
+        async with db.session_scope() as session:
+            return await load_territory(session, CLI_ACTOR)
+
+    report = run_with_database(work, migrate=True)
+    state = "chargé" if report.changed else "déjà à jour"
+    console.print(
+        f"Référentiel territorial {state} : {report.regions} régions, {report.departments} départements, "
+        f"{report.cantons} cantons, {report.communes} communes et arrondissements."
+    )
+
+
+# --- accounts ------------------------------------------------------------------------------------
+
+
+@accounts_app.command("create")
+def accounts_create(
+    username: Annotated[str, typer.Option(help="Identifiant de connexion")],
+    role: Annotated[Role, typer.Option(help="Rôle")],
+    name: Annotated[str, typer.Option(help="Nom affiché")] = "",
+    department: Annotated[str | None, typer.Option(help="Département (commission)")] = None,
+    station: Annotated[str | None, typer.Option(help="Bureau de vote (président, assesseur)")] = None,
+    password: Annotated[str | None, typer.Option(help="Mot de passe (demandé s'il est omis)")] = None,
+) -> None:
+    """Crée un compte (le premier organisateur se crée ainsi)."""
+    secret = password or typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
+    spec = auth_service.AccountSpec(
+        username=username,
+        display_name=name or username,
+        password=secret,
+        role=role,
+        department_code=department,
+        station_code=station,
+    )
+
+    async def work() -> Any:
+        async with db.session_scope() as session:
+            return await auth_service.create_account(session, CLI_ACTOR, spec)
+
+    try:
+        account = run_with_database(work, migrate=True)
+    except Exception as error:  # noqa: BLE001 - shown to the organiser in French
+        fail(getattr(error, "message", str(error)))
+    console.print(f"Compte « {account.username} » créé ({role.label}).")
+
+
+@accounts_app.command("token")
+def accounts_token(
+    username: Annotated[str, typer.Option(help="Compte titulaire du jeton")],
+    name: Annotated[str, typer.Option(help="Nom du jeton")] = "cli",
+) -> None:
+    """Crée un jeton d'API pour un compte et l'affiche (une seule fois)."""
+    from sqlalchemy import select
+
+    from services.auth.models import Account
+
+    async def work() -> Any:
+        async with db.session_scope() as session:
+            account = await session.scalar(select(Account).where(Account.username == username.lower()))
+            if account is None:
+                return None
+            _token, raw = await auth_service.create_api_token(session, CLI_ACTOR, account, name)
+            return raw
+
+    raw = run_with_database(work, migrate=True)
+    if raw is None:
+        fail(f"Compte inconnu : « {username} ».")
+    console.print(raw)
+
+
+# --- demo and serve --------------------------------------------------------------------------------
+
+
+async def _prepare_demo() -> Any:
+    from services.demo import seed_platform
+    from services.territory.service import load_territory
+
+    async with db.session_scope() as session:
+        report = await load_territory(session, CLI_ACTOR)
+    console.print(f"Référentiel territorial {'chargé' if report.changed else 'déjà à jour'} ({report.communes} communes).")
+    async with db.session_scope() as session:
+        context, created = await seed_platform(session)
+    if created:
+        for label, step in composition.demo_steps():
+            with console.status(f"Démonstration : {label}…"):
+                async with db.session_scope() as session:
+                    await step(session, context)
+            console.print(f"  [green]✓[/] {label}")
+        async with db.session_scope() as session:
+            from services.demo import _list_demo_accounts
+
+            context.accounts = await _list_demo_accounts(session)
+    else:
+        console.print("Données de démonstration déjà présentes : réutilisées.")
+    return context
+
+
+def _print_demo_accounts(context: Any, url: str) -> None:
+    from services.demo import DEMO_PASSWORD
+
+    table = Table(title=f"Comptes de démonstration — mot de passe commun : {DEMO_PASSWORD}")
+    table.add_column("Identifiant", style="bold")
+    table.add_column("Rôle")
+    table.add_column("Périmètre")
+    station_accounts = [account for account in context.accounts if account.role in (Role.PRESIDENT, Role.ASSESSOR)]
+    for account in context.accounts:
+        if account in station_accounts[4:]:
+            continue
+        table.add_row(account.username, account.role.label, account.scope)
+    if len(station_accounts) > 4:
+        table.add_row("…", f"et {len(station_accounts) - 4} autres comptes de bureau", "")
+    console.print(table)
+    for note in context.notes:
+        console.print(f"• {note}")
+    console.print(f"\n[bold]Application :[/] {url}   (santé : {url}/healthz, API : {url}/docs)")
+    console.print("Ctrl-C arrête le serveur et la base de données.\n")
+
+
+@app.command()
+def demo(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    data_dir: Annotated[Path, typer.Option(help="Dossier des données de démonstration")] = Path(".primaires"),
+) -> None:
+    """Démonstration : base embarquée, élection d'exemple, serveur sur http://127.0.0.1:8000."""
+    import uvicorn
+
+    from services.app import create_app
+
+    if os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL"):
+        url = settings().database_url or ""
+        configure(mode=Mode.DEMO, database_url=url, data_dir=data_dir, public_url=f"http://{host}:{port}")
+    else:
+        configure(mode=Mode.DEMO, data_dir=data_dir, public_url=f"http://{host}:{port}")
+        with console.status("Démarrage de PostgreSQL embarqué…"):
+            url = database_url()
+    with console.status("Migrations…"):
+        runner.upgrade(url)
+
+    async def prepare() -> Any:
+        db.init_database(url, pool_size=4)
+        try:
+            return await _prepare_demo()
+        finally:
+            await db.database().dispose()
+
+    context = asyncio.run(prepare())
+    _print_demo_accounts(context, f"http://{host}:{port}")
+    try:
+        uvicorn.run(create_app(), host=host, port=port, log_level="warning")
+    finally:
+        for server in _servers:
+            embedded_pg.stop(server)
+        console.print("Serveur et base de données arrêtés.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Adresse d'écoute")] = "0.0.0.0",
+    port: Annotated[int, typer.Option(help="Port")] = 8000,
+    workers: Annotated[int, typer.Option(help="Nombre de processus")] = 1,
+    migrate: Annotated[bool, typer.Option(help="Appliquer les migrations avant de démarrer")] = False,
+) -> None:
+    """Production : sert l'application sur DATABASE_URL (plusieurs processus possibles)."""
+    import uvicorn
+
+    try:
+        current = settings()
+    except Exception as error:  # noqa: BLE001 - settings errors are shown in French
+        fail(str(error))
+    if not current.database_url:
+        fail("DATABASE_URL n'est pas défini. (Pour essayer l'application : « primaires demo ».)")
+    if migrate:
+        runner.upgrade(current.database_url)
+    uvicorn.run(
+        "services.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        log_level="info",
+    )
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

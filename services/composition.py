@@ -1,0 +1,72 @@
+"""The composition root: the one place where the platform meets the domain packages.
+
+The platform layer (`services`) never imports a domain package anywhere else; this module
+(with `services.cli`) wires them in: their routers, templates, navigation entries, hooks,
+background jobs and demo data. The architecture test allows these two modules only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services import web
+from services.auth import api as auth_api
+from services.auth import views as auth_views
+from services.auth.roles import Role
+from services.demo import DemoContext
+from services.elections import api as elections_api
+from services.elections import views as elections_views
+from services.territory import api as territory_api
+
+BackgroundJob = Callable[[], Awaitable[None]]
+# A demo step adds one package's demo data (registry, stations, results night...) to the demo
+# election; steps run in dependency order, each in its own transaction, only on first run.
+DemoStep = Callable[[AsyncSession, DemoContext], Awaitable[None]]
+
+
+@dataclass
+class Domains:
+    routers: list[APIRouter] = field(default_factory=list)
+    background_jobs: list[BackgroundJob] = field(default_factory=list)
+
+
+def load_domains() -> Domains:
+    """Import every package's web modules and return what the application must mount and run."""
+    domains = Domains(
+        routers=[
+            auth_views.router,
+            elections_views.router,
+            auth_api.router,
+            elections_api.router,
+            territory_api.router,
+        ]
+    )
+    web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
+    web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
+    web.add_nav_item("Haute Autorité", "/haute-autorite", {Role.AUTHORITY}, order=10)
+    web.add_nav_item("Observation", "/observation", {Role.OBSERVER}, order=10)
+    web.add_nav_item("Mon compte", "/compte", {role for role in Role if role != Role.TABLET}, order=99)
+    return domains
+
+
+def import_models() -> None:
+    """Import every ORM model, so that the metadata is complete (migrations, tests)."""
+    import services.auth.models  # noqa: F401
+    import services.elections.models  # noqa: F401
+    import services.events  # noqa: F401
+    import services.territory.models  # noqa: F401
+
+
+def demo_steps() -> list[tuple[str, DemoStep]]:
+    """Each domain package's demo data, in dependency order: (what it shows, the step)."""
+    return []
+
+
+def cli_apps() -> list[tuple[str, Any]]:
+    """Each domain package's Typer sub-application: (command name, app)."""
+    return []

@@ -1,0 +1,175 @@
+"""Database plumbing: the declarative base, the engine and the one commit point.
+
+Rules every module follows (see ARCHITECTURE.md):
+- services only ``flush()``; the commit happens once, at the end of the request (the
+  `DbSession` dependency), of the CLI command or of the job (`session_scope`);
+- ``expire_on_commit=False`` and relationships ``lazy="raise"``: a hidden lazy load is a
+  bug that the tests must see, not a query issued behind our back;
+- no change without its audit event: a transaction that wrote to an audited table and
+  recorded no event (``services.events.record``) is refused at commit time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Annotated, Any, ClassVar
+
+from fastapi import Depends
+from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_N_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+AUDIT_EXEMPT_TABLES: set[str] = set()
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True)}
+
+    # Operational tables (login throttling, sessions, raw inbound messages...) are not
+    # election state: writing to them does not require an audit event. Everything else does.
+    __audit_exempt__: ClassVar[bool] = False
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        table = cls.__dict__.get("__table__")
+        if table is not None and cls.__audit_exempt__:
+            AUDIT_EXEMPT_TABLES.add(table.name)
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UnauditedChange(RuntimeError):
+    """A transaction changed election state without recording an audit event."""
+
+
+def to_async_url(url: str) -> str:
+    for prefix in ("postgresql+asyncpg://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+asyncpg://" + url[len(prefix) :]
+    raise ValueError(f"URL de base de données non PostgreSQL : {url.split(':', 1)[0]}")
+
+
+class Database:
+    """The engine and the session factory of one process."""
+
+    def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
+        self.url = to_async_url(url)
+        self.engine: AsyncEngine = create_async_engine(
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+        )
+        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+_database: list[Database] = []
+
+
+def init_database(url: str, **kwargs: Any) -> Database:
+    database = Database(url, **kwargs)
+    _database[:] = [database]
+    return database
+
+
+def database() -> Database:
+    if not _database:
+        raise RuntimeError("La base de données n'est pas initialisée (init_database).")
+    return _database[0]
+
+
+async def get_session() -> AsyncIterator[AsyncSession]:
+    """The request's session; commits once after the handler, rolls back on any error."""
+    async with database().sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# scope="function": the commit happens before the response is sent, so a client is never
+# told "done" about a change that then fails to commit.
+DbSession = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+
+@asynccontextmanager
+async def session_scope() -> AsyncIterator[AsyncSession]:
+    """The one commit point of a CLI command or a background job."""
+    async with database().sessionmaker() as session:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+
+# --- "No change without its audit event" -----------------------------------------------
+
+
+def note_audit_event(session: AsyncSession | Session) -> None:
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info["audit_events"] = sync.info.get("audit_events", 0) + 1
+
+
+def note_write(session: AsyncSession | Session, what: str) -> None:
+    """For bulk paths that bypass the ORM (COPY): declare the write so the guard sees it."""
+    sync = session.sync_session if isinstance(session, AsyncSession) else session
+    sync.info.setdefault("audited_writes", what)
+
+
+@event.listens_for(Session, "after_flush")
+def _track_flushed_writes(session: Session, _flush_context: Any) -> None:
+    for obj in (*session.new, *session.deleted, *session.dirty):
+        table = getattr(type(obj), "__table__", None)
+        if table is None or table.name in AUDIT_EXEMPT_TABLES:
+            continue
+        if obj in session.dirty and not session.is_modified(obj):
+            continue
+        session.info.setdefault("audited_writes", type(obj).__name__)
+        return
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _track_statement_writes(state: ORMExecuteState) -> None:
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    table = getattr(state.statement, "table", None)
+    if table is not None and table.name not in AUDIT_EXEMPT_TABLES:
+        state.session.info.setdefault("audited_writes", table.name)
+
+
+@event.listens_for(Session, "before_commit")
+def _refuse_unaudited_commit(session: Session) -> None:
+    wrote = session.info.get("audited_writes")
+    if wrote and not session.info.get("audit_events"):
+        raise UnauditedChange(
+            f"Modification de « {wrote} » sans événement d'audit dans la même transaction."
+        )
+
+
+@event.listens_for(Session, "after_commit")
+@event.listens_for(Session, "after_soft_rollback")
+def _reset_audit_tracking(session: Session, *_args: Any) -> None:
+    session.info.pop("audited_writes", None)
+    session.info.pop("audit_events", None)

@@ -1,0 +1,136 @@
+"""The write side of the transparency log: typed events recorded in the caller's transaction.
+
+Every change of election state is described by one `Event` subclass (one class per kind,
+named after what happened) and recorded with `record(session, event)` in the same database
+transaction as the change: if the change commits, so does its event; if it rolls back, the
+event disappears with it. The `audit` package then sequences the committed events into a
+Merkle tree, signs checkpoints and lets anyone verify the log from an export.
+
+This primitive lives in `services` (the lowest layer) because the platform's own services
+(elections, accounts, sponsorship) must record events too, and `services` may not import
+the domain packages; everything else about the log (sequencer, tree, proofs, verifier,
+pages) lives in `audit`.
+
+The entry is canonical JSON (sorted keys, no insignificant white space, UTF-8): these exact
+bytes are what the Merkle leaf hashes, so the verifier needs nothing but the export.
+Events never carry a voter's name or any other clear identity of a participant.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import BigInteger, Index, Text, text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.db import Base, note_audit_event, utcnow
+
+ENTRY_VERSION = 1
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: the same value always gives the same bytes (no floats allowed)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+class Actor(BaseModel):
+    """Who did it: an account, a paired tablet, a phone number of station staff, or the system."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str  # "account:12", "tablet:…", "phone:…1234", "system:cli"
+    role: str
+    scope: str = "national"  # "national", a department code, or a station code
+
+
+SYSTEM = Actor(id="system", role="system")
+
+
+class Event(BaseModel):
+    """Base of every audit event. Subclasses set `kind` and declare their fields.
+
+    Fields named in `subject_fields` identify the objects the event is about (election,
+    round, station, department…): they are indexed so the high authority can search the log
+    by object. Every other field is the payload.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: ClassVar[str]
+    subject_fields: ClassVar[tuple[str, ...]] = ()
+    registry: ClassVar[dict[str, type[Event]]] = {}
+
+    actor: Actor
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        kind = cls.__dict__.get("kind")
+        if kind:
+            if kind in Event.registry and Event.registry[kind] is not cls:
+                raise TypeError(f"Audit event kind {kind!r} declared twice")
+            Event.registry[kind] = cls
+
+    def subjects(self) -> dict[str, Any]:
+        data = self.model_dump(mode="json", include=set(self.subject_fields))
+        return {key: value for key, value in data.items() if value is not None}
+
+    def payload(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", exclude={"actor", *self.subject_fields})
+
+    def entry(self, at: datetime) -> str:
+        return canonical_json(
+            {
+                "v": ENTRY_VERSION,
+                "kind": self.kind,
+                "at": at.isoformat(timespec="microseconds"),
+                "actor": self.actor.model_dump(mode="json"),
+                "subjects": self.subjects(),
+                "payload": self.payload(),
+            }
+        )
+
+
+class AuditEvent(Base):
+    """One recorded event. Insert-only: the database refuses UPDATE and DELETE (see migrations).
+
+    `xid` is the recording transaction's id: the sequencer uses it to integrate events in
+    commit order without a global lock on the hot path.
+    """
+
+    __tablename__ = "audit_event"
+    __audit_exempt__ = True  # it *is* the audit record
+    __table_args__ = (
+        Index("ix_audit_event_subjects", "subjects", postgresql_using="gin", postgresql_ops={"subjects": "jsonb_path_ops"}),
+        Index("ix_audit_event_actor", "actor"),
+        Index("ix_audit_event_kind", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    xid: Mapped[int] = mapped_column(
+        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"), index=True
+    )
+    recorded_at: Mapped[datetime]
+    kind: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(Text)
+    subjects: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    entry: Mapped[str] = mapped_column(Text)
+
+
+def record(session: AsyncSession, event: Event) -> AuditEvent:
+    """Add `event` to the caller's transaction. Never commits: the caller's commit point does."""
+    at = utcnow()
+    row = AuditEvent(
+        recorded_at=at,
+        kind=event.kind,
+        actor=event.actor.id,
+        subjects=event.subjects(),
+        entry=event.entry(at),
+    )
+    session.add(row)
+    note_audit_event(session)
+    return row

@@ -1,0 +1,200 @@
+"""Test fixtures: a real PostgreSQL (embedded, or DATABASE_URL), the schema from the real
+migrations, the territory loaded once, and each test inside a transaction rolled back at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from services import db, embedded_pg
+from services.app import create_app
+from services.auth import service as auth_service
+from services.auth.models import Account
+from services.auth.principal import Principal
+from services.auth.roles import Role
+from services.events import Actor
+from services.migrations import runner
+from services.settings import Mode, configure, settings
+from services.territory.service import load_territory
+
+TEST_SECRET = "test-secret-" + "x" * 32
+TEST_PASSWORD = "mot-de-passe-de-test"
+CSRF_COOKIE_VALUE = "csrf-cookie-de-test"
+TEST_ACTOR = Actor(id="system:test", role="organiser")
+
+
+def _fresh_database_from_env(url: str) -> str:
+    """With DATABASE_URL, tests run in a new database next to it (never in the given one)."""
+    import asyncpg
+
+    name = f"primaires_test_{os.getpid()}"
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def create() -> None:
+        connection = await asyncpg.connect(plain)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            await connection.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    base, _, query = plain.partition("?")
+    base = base.rsplit("/", 1)[0] + "/" + name
+    return base + (f"?{query}" if query else "")
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
+    if given:
+        url = _fresh_database_from_env(given)
+        server = None
+    else:
+        url, server = embedded_pg.start(Path(tmp_path_factory.mktemp("pg")), database="primaires_test")
+    configure(mode=Mode.TEST, database_url=url, secret_key=TEST_SECRET, public_url="http://testserver")
+    runner.upgrade(url)
+
+    async def load() -> None:
+        engine = create_async_engine(db.to_async_url(url))
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            await load_territory(session)
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(load())
+    yield url
+    if server is not None:
+        embedded_pg.stop(server)
+
+
+@pytest.fixture(scope="session")
+async def database(database_url: str) -> AsyncIterator[db.Database]:
+    database = db.init_database(database_url, pool_size=5)
+    yield database
+    await database.dispose()
+
+
+@pytest.fixture
+async def session(database: db.Database) -> AsyncIterator[AsyncSession]:
+    """A session inside a transaction that is rolled back after the test: the app's commits
+    become savepoint releases, so nothing a test does outlives it."""
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+
+
+@pytest.fixture(scope="session")
+def app(database_url: str):  # noqa: ANN201
+    return create_app(run_background_jobs=False)
+
+
+@pytest.fixture
+async def client(app, session: AsyncSession) -> AsyncIterator[httpx.AsyncClient]:  # noqa: ANN001
+    async def test_session() -> AsyncIterator[AsyncSession]:
+        try:
+            yield session
+            await session.commit()
+        except BaseException:
+            await session.rollback()
+            raise
+
+    app.dependency_overrides[db.get_session] = test_session
+    transport = httpx.ASGITransport(app=app, client=("203.0.113.7", 50000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        client.cookies.set("primaires_csrf", CSRF_COOKIE_VALUE)
+        yield client
+    app.dependency_overrides.clear()
+
+
+def csrf_token(session_token: str | None = None) -> str:
+    message = f"{CSRF_COOKIE_VALUE}|{session_token or ''}".encode()
+    return hmac.new(settings().secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+class Users:
+    """Creates accounts and signs clients in as them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def create(
+        self, role: Role, *, department: str | None = None, station: str | None = None, username: str | None = None
+    ) -> Account:
+        if role == Role.COMMISSION and department is None:
+            department = "75"
+        if role in (Role.PRESIDENT, Role.ASSESSOR) and station is None:
+            station = "100019"
+        return await auth_service.create_account(
+            self.session,
+            TEST_ACTOR,
+            auth_service.AccountSpec(
+                username=username or f"{role.value}-{uuid.uuid4().hex[:8]}",
+                display_name=f"Test {role.label}",
+                password=TEST_PASSWORD,
+                role=role,
+                department_code=department,
+                station_code=station,
+            ),
+        )
+
+    async def sign_in(self, client: httpx.AsyncClient, account: Account) -> Principal:
+        token = await auth_service.open_session(self.session, account_id=account.id)
+        client.cookies.set("primaires_session", token)
+        client.headers["x-csrf-token"] = csrf_token(token)
+        return auth_service.principal_of(account, session_token=token)
+
+    async def sign_in_tablet(self, client: httpx.AsyncClient, station_code: str) -> Principal:
+        _pairing, code = await auth_service.issue_pairing_code(self.session, TEST_ACTOR, station_code)
+        tablet, token = await auth_service.pair_tablet(self.session, code, "Tablette de test", "198.51.100.1")
+        client.cookies.set("primaires_session", token)
+        client.headers["x-csrf-token"] = csrf_token(token)
+        return Principal(role=Role.TABLET, name=tablet.label, tablet_id=tablet.id, station_code=station_code, via="tablet", session_token=token)
+
+    async def as_role(self, client: httpx.AsyncClient, role: Role, **scope: str) -> Principal:
+        if role == Role.TABLET:
+            return await self.sign_in_tablet(client, scope.get("station", "100019"))
+        return await self.sign_in(client, await self.create(role, **scope))
+
+    async def api_token(self, account: Account) -> str:
+        _token, raw = await auth_service.create_api_token(self.session, TEST_ACTOR, account, "test")
+        return raw
+
+
+@pytest.fixture
+def users(session: AsyncSession) -> Users:
+    return Users(session)
+
+
+async def writes_in_transaction(session: AsyncSession) -> int:
+    """Rows inserted, updated or deleted so far in the current transaction, in every table."""
+    value = await session.scalar(
+        text("SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_xact_user_tables")
+    )
+    return int(value or 0)
+
+
+@pytest.fixture
+def count_writes(session: AsyncSession) -> Callable[[], Awaitable[int]]:
+    return lambda: writes_in_transaction(session)
+
+
+def random_suffix() -> str:
+    return secrets.token_hex(4)
