@@ -142,7 +142,7 @@ class Users:
             department = "75"
         if role in (Role.PRESIDENT, Role.ASSESSOR) and station is None:
             station = "100019"
-        return await auth_service.create_account(
+        account = await auth_service.create_account(
             self.session,
             TEST_ACTOR,
             auth_service.AccountSpec(
@@ -154,9 +154,13 @@ class Users:
                 station_code=station,
             ),
         )
+        # Release the savepoint: a later request that fails rolls back only its own work.
+        await self.session.commit()
+        return account
 
     async def sign_in(self, client: httpx.AsyncClient, account: Account) -> Principal:
         token = await auth_service.open_session(self.session, account_id=account.id)
+        await self.session.commit()
         client.cookies.set("primaires_session", token)
         client.headers["x-csrf-token"] = csrf_token(token)
         return auth_service.principal_of(account, session_token=token)
@@ -164,6 +168,7 @@ class Users:
     async def sign_in_tablet(self, client: httpx.AsyncClient, station_code: str) -> Principal:
         _pairing, code = await auth_service.issue_pairing_code(self.session, TEST_ACTOR, station_code)
         tablet, token = await auth_service.pair_tablet(self.session, code, "Tablette de test", "198.51.100.1")
+        await self.session.commit()
         client.cookies.set("primaires_session", token)
         client.headers["x-csrf-token"] = csrf_token(token)
         return Principal(role=Role.TABLET, name=tablet.label, tablet_id=tablet.id, station_code=station_code, via="tablet", session_token=token)
@@ -175,6 +180,7 @@ class Users:
 
     async def api_token(self, account: Account) -> str:
         _token, raw = await auth_service.create_api_token(self.session, TEST_ACTOR, account, "test")
+        await self.session.commit()
         return raw
 
 
@@ -198,3 +204,82 @@ def count_writes(session: AsyncSession) -> Callable[[], Awaitable[int]]:
 
 def random_suffix() -> str:
     return secrets.token_hex(4)
+
+
+# --- A real server and a real browser, for end-to-end tests -----------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def live_server(database_url: str) -> str:
+    """The application served by a real uvicorn process on 127.0.0.1 (committed data only)."""
+    import subprocess
+    import sys
+    import time
+
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "PRIMAIRES_MODE": "test",
+        "PRIMAIRES_SECRET_KEY": TEST_SECRET,
+        "PRIMAIRES_PUBLIC_URL": f"http://127.0.0.1:{port}",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", "services.app:create_app", "--factory", "--host", "127.0.0.1",
+         "--port", str(port), "--log-level", "warning"],
+        env=env,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    else:
+        process.kill()
+        raise RuntimeError("Le serveur de test n'a pas démarré.")
+    yield base
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture
+async def committed(database: db.Database) -> AsyncIterator[AsyncSession]:
+    """A session whose commits are real (for data a live server must see). Use unique names."""
+    async with database.sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+async def browser():  # noqa: ANN201
+    if not CHROMIUM.exists():
+        pytest.skip("Chromium absent (/usr/bin/chromium) : installez le paquet Debian « chromium » (fait par .ci/run).")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        instance = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
+        try:
+            yield instance
+        finally:
+            await instance.close()

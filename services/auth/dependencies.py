@@ -80,12 +80,12 @@ class Access:
 
     async def __call__(self, request: Request, session: DbSession) -> Principal | None:
         principal = await load_principal(request, session)
+        if principal is None and not self.public:
+            raise Unauthenticated("Vous devez vous connecter pour accéder à cette page.")
         if request.method not in SAFE_METHODS and self.csrf and (principal is None or principal.via != "token"):
             await _check_csrf(request, principal)
         if self.public:
             return principal
-        if principal is None:
-            raise Unauthenticated("Vous devez vous connecter pour accéder à cette page.")
         if principal.role not in self.roles:
             raise Forbidden(f"Votre rôle ({principal.role.label}) ne donne pas accès à cette page.")
         if self.department_param:

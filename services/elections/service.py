@@ -122,7 +122,7 @@ async def ballot_of(session: AsyncSession, round_id: int) -> list[tuple[int, Can
         .where(BallotEntry.round_id == round_id)
         .order_by(BallotEntry.position)
     )
-    return [(position, candidate) for position, candidate in rows.tuples()]
+    return [(position, candidate) for position, candidate in rows.all()]
 
 
 def require_phase(round_: Round, allowed: Phase | tuple[Phase, ...], action: str) -> None:

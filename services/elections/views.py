@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services import web
 from services.auth import service as auth_service
-from services.auth.dependencies import Access, Authority, Organiser, SignedIn
+from services.auth.dependencies import Access, Authority, Organiser
 from services.auth.models import Account
 from services.auth.principal import Principal
 from services.auth.roles import Role
