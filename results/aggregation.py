@@ -161,6 +161,12 @@ class Totals(NamedTuple):
             return None
         return self.contributions_cents / self.signatures_with_contributions
 
+    @property
+    def euros_per_voter(self) -> float | None:
+        """The same in euros (e.g. 1.87), None when no station of the area reported contributions."""
+        cents = self.cents_per_voter
+        return None if cents is None else cents / 100
+
 
 # Accumulation vectors are plain lists laid out as the Totals fields after `code`, the votes
 # flattened at the end: [stations, reported, annulled, registered, signatures, blank, null,

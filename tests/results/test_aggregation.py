@@ -58,6 +58,7 @@ def test_totals_at_every_level() -> None:
     assert (canton.stations, canton.stations_reported, canton.signatures) == (2, 2, 700)
     assert canton.votes == (300, 270, 123) and canton.valid_votes == 693 and canton.ballots == 700
     assert canton.contributions_cents == 75000 and canton.cents_per_voter == pytest.approx(75000 / 700)
+    assert canton.euros_per_voter == pytest.approx(750 / 700)
 
     paris = result.departments["75"]
     assert (paris.stations, paris.stations_reported, paris.registered_voters) == (3, 3, 1800)
@@ -101,6 +102,7 @@ def test_empty_night() -> None:
     result = aggregate(STATIONS, [], candidate_count=3, department_regions=REGIONS)
     assert result.nation.stations == 6 and result.nation.stations_reported == 0
     assert result.nation.reported_share == 0.0 and result.nation.cents_per_voter is None
+    assert result.nation.euros_per_voter is None
     assert result.outcome().kind is OutcomeKind.NO_VOTES
 
 
