@@ -33,7 +33,9 @@ wrong number of candidate figures or a negative figure, a department without reg
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import gc
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
@@ -237,6 +239,24 @@ def _check_shape(report: StationReport, candidate_count: int, where: str) -> Non
         raise AggregationError(f"{where} : un chiffre négatif ne peut pas être compté.")
 
 
+@contextmanager
+def _cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for the duration of an aggregation.
+
+    An aggregation allocates some 50,000 short-lived lists and tuples and creates no reference
+    cycle; left on, the collector runs repeated collections over the whole heap (the reports
+    and everything else the process holds) in the middle of it, which doubles the time on 15,000
+    stations. Reference counting still frees everything at once; the previous state is restored
+    even on error."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def aggregate(
     stations: Iterable[Station],
     reports: Iterable[CountedReport],
@@ -246,6 +266,17 @@ def aggregate(
     decisions: Sequence[StationDecision] = (),
 ) -> Aggregation:
     """Sum the counted reports, after the decisions, at every level. See the module docstring."""
+    with _cyclic_gc_paused():
+        return _aggregate(stations, reports, candidate_count, department_regions, decisions)
+
+
+def _aggregate(
+    stations: Iterable[Station],
+    reports: Iterable[CountedReport],
+    candidate_count: int,
+    department_regions: Mapping[str, str],
+    decisions: Sequence[StationDecision],
+) -> Aggregation:
     if candidate_count < 1:
         raise AggregationError("Il faut au moins un candidat au bulletin.")
     station_list = list(stations)

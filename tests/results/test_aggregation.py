@@ -98,6 +98,23 @@ def test_the_nation_is_always_the_sum_of_the_reports() -> None:
         result.nation.signatures = 0  # type: ignore[misc]
 
 
+def test_the_garbage_collector_state_is_restored() -> None:
+    import gc
+
+    assert gc.isenabled()
+    aggregate(STATIONS, REPORTS, candidate_count=3, department_regions=REGIONS)
+    assert gc.isenabled()
+    with pytest.raises(AggregationError):
+        aggregate(STATIONS, [CountedReport("Z9", R(1, 0, 0, (1, 0, 0)))], candidate_count=3, department_regions=REGIONS)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        aggregate(STATIONS, REPORTS, candidate_count=3, department_regions=REGIONS)
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()
+
+
 def test_empty_night() -> None:
     result = aggregate(STATIONS, [], candidate_count=3, department_regions=REGIONS)
     assert result.nation.stations == 6 and result.nation.stations_reported == 0
