@@ -273,7 +273,10 @@ def test_a_validator_that_raises_counts_as_a_no() -> None:
     assert result.codes == (RejectionCode.INVALID_STATION_CODE,)
 
 
-@pytest.mark.parametrize("text", [None, 42, b"T1", ["T1"]])
+@pytest.mark.parametrize(
+    "text",
+    [None, 42, b"T1", ["T1"], "\ud800", f"T1 {CODE} {PIN} V1\udfff B0 N0 1 0 0 0 0 0", "OK \ud800\ud800\ud800\ud800", "\x00" * 10],
+)
 def test_non_text_input(text: object) -> None:
     assert_good_rejection(parse(text))
 
