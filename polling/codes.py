@@ -139,7 +139,7 @@ def _strip_separators(text: str) -> str:
 
 def _shown(text: str, limit: int = 12) -> str:
     """A short, printable echo of what the user typed, safe to put in a reply."""
-    kept = "".join(character for character in text if character.isascii() and character.isprintable())
+    kept = "".join(character for character in text if character.isascii() and (character.isalnum() or character in "-."))
     return kept if len(kept) <= limit else kept[: limit - 3] + "..."
 
 

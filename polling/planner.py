@@ -22,7 +22,8 @@ The rules (issue 5 and DOMAIN.md), in order of strength:
    that is above the maximum on its own: it becomes its own station, flagged `oversized`,
    since it cannot be split;
 4. as few stations as these rules allow: the planner aims at the lower bound
-   Σ over cantons ⌈canton voters / maximum⌉ and reports the gap;
+   Σ over cantons ⌈canton voters / maximum⌉ (a bureau above the maximum counting as one
+   station on its own) and reports the gap;
 5. communes kept together where possible: a commune under the maximum is placed whole, and is
    cut along its bureaux only when that saves a station; a commune above the maximum is cut
    along its bureaux in the order of their codes (neighbouring codes are usually neighbouring
@@ -34,15 +35,17 @@ commune is cut in two when, and only when, the canton then needs one station few
 Algorithm, per canton (cantons are independent by rule 2):
   a. bureaux above the maximum → one station each (flagged);
   b. each commune above the maximum is cut into stations along its bureaux in code order: fill
-     a station in order, then complete it with the best-fitting bureaux among the next few
-     (`LOOKAHEAD`), so that stations are nearly full yet made of neighbouring bureaux;
+     a station in order, then exchange its last bureaux for the combination of the next few
+     (`LOOKAHEAD`) that fills it best, so that stations are nearly full yet made of neighbouring
+     bureaux;
   c. the communes under the maximum are placed whole, largest first, each into the fullest
      station that still has room for it, or a new station (best-fit decreasing);
   d. while the canton has more stations than its bound, try to empty the least-loaded station
-     into the room left in the others (whole communes first, then bureau by bureau); stop when
-     no station can be emptied;
+     into the room left in the others (whole communes first, then bureau by bureau, a bureau
+     that fits nowhere may push a smaller one on to a third station); stop when no station can
+     be emptied — so no two ordinary stations of a canton could ever have been one;
   e. a commune under the maximum that ended up cut is gathered back into one of its stations
-     when there is room;
+     whenever there is room;
   f. bureaux with no registered voters join a station of their commune, else the canton's least
      loaded one; in a canton with no voters at all they stay unassigned.
 Stations are then numbered per department (``33-001``, ``33-002``…) in the order of canton code
@@ -128,7 +131,9 @@ class CantonSummary:
     registered: int
     bureaux: int
     stations: int
-    lower_bound: int  # ⌈registered / maximum⌉
+    # ⌈registered / maximum⌉ — counting each bureau above the maximum as a station of its own
+    # (it cannot share one), which makes the bound exact for such cantons.
+    lower_bound: int
 
     @property
     def gap(self) -> int:
@@ -147,7 +152,8 @@ class Plan:
 
     @property
     def lower_bound(self) -> int:
-        """Σ over cantons of ⌈canton voters / maximum⌉: no valid plan has fewer stations."""
+        """Σ over cantons of ⌈canton voters / maximum⌉ (a bureau above the maximum counting as
+        one station on its own): no valid plan has fewer stations."""
         return sum(canton.lower_bound for canton in self.cantons)
 
     @property
@@ -491,31 +497,41 @@ def _consolidate(bins: list[_Bin], capacity: int, target: int) -> list[_Bin]:
 
 
 def _gather_cut_communes(bins: list[_Bin], capacity: int, large: set[str]) -> None:
-    """Put back together a commune under the maximum that was cut, when one of its bins has room."""
-    holders: dict[str, list[int]] = defaultdict(list)
-    for index, bin_ in enumerate(bins):
-        for bureau in bin_.bureaux:
-            if bureau.commune_code not in large and index not in holders[bureau.commune_code]:
-                holders[bureau.commune_code].append(index)
-    for commune in sorted(holders):
-        indexes = holders[commune]
-        if len(indexes) < 2:
-            continue
-        parts = {i: [b for b in bins[i].bureaux if b.commune_code == commune] for i in indexes}
-        total = sum(b.registered for part in parts.values() for b in part)
-        # Keep the commune in the bin that already holds most of it, if the rest fits there.
-        for keeper in sorted(indexes, key=lambda i: (-sum(b.registered for b in parts[i]), i)):
-            moving = total - sum(b.registered for b in parts[keeper])
-            if bins[keeper].load + moving > capacity:
+    """Put back together each commune under the maximum that was cut, when one of its bins has room.
+
+    Repeated until nothing moves (moving a commune can make room for another); it ends because
+    each move lowers the number of (commune, station) pairs.
+    """
+    moved = True
+    while moved:
+        moved = False
+        holders: dict[str, list[int]] = defaultdict(list)
+        for index, bin_ in enumerate(bins):
+            for bureau in bin_.bureaux:
+                if bureau.commune_code not in large and index not in holders[bureau.commune_code]:
+                    holders[bureau.commune_code].append(index)
+        for commune in sorted(holders):
+            indexes = holders[commune]
+            if len(indexes) < 2:
                 continue
-            for other in indexes:
-                if other == keeper:
+            parts = {i: [b for b in bins[i].bureaux if b.commune_code == commune] for i in indexes}
+            total = sum(b.registered for part in parts.values() for b in part)
+            # Keep the commune in the bin that already holds most of it, if the rest fits there.
+            for keeper in sorted(indexes, key=lambda i: (-sum(b.registered for b in parts[i]), i)):
+                moving = total - sum(b.registered for b in parts[keeper])
+                if bins[keeper].load + moving > capacity:
                     continue
-                for bureau in parts[other]:
-                    bins[other].bureaux.remove(bureau)
-                    bins[other].load -= bureau.registered
-                    bins[keeper].add(bureau)
-            break
+                for other in indexes:
+                    if other == keeper:
+                        continue
+                    for bureau in parts[other]:
+                        bins[other].bureaux.remove(bureau)
+                        bins[other].load -= bureau.registered
+                        bins[keeper].add(bureau)
+                moved = True
+                break
+            if moved:
+                break  # the holders changed: look again
 
 
 def _plan_canton(bureaux: list[Bureau], capacity: int) -> tuple[list[_Bin], list[Bureau]]:
@@ -529,11 +545,11 @@ def _plan_canton(bureaux: list[Bureau], capacity: int) -> tuple[list[_Bin], list
     bins: list[_Bin] = []
     groups = _commune_groups(regular)
     large = {commune for commune, _, total in groups if total > capacity}
-    for commune, members, total in groups:
+    for _, members, total in groups:
         if total > capacity:
             bins.extend(_cut_large_commune(members, capacity))
     small = sorted((g for g in groups if g[2] <= capacity), key=lambda g: (-g[2], g[0]))
-    for commune, members, total in small:
+    for _, members, total in small:
         index = _best_fit(bins, total, capacity)
         if index < 0:
             bins.append(_Bin())
@@ -570,6 +586,10 @@ def _station_names(
     stations: list[tuple[str, str, str, tuple[BureauKey, ...]]], index: Mapping[BureauKey, Bureau]
 ) -> list[str]:
     """Suggested names, in station order: « Mérignac », « Bordeaux 3 », « Cenon et Floirac »…"""
+    commune_names: dict[str, str] = {}
+    for key in sorted(index):  # sorted: the first name wins whatever the input order
+        if index[key].commune_name:
+            commune_names.setdefault(key.commune_code, index[key].commune_name)
     commune_stations: dict[str, list[int]] = defaultdict(list)
     for position, (_, _, _, keys) in enumerate(stations):
         for commune in sorted({key.commune_code for key in keys}):
@@ -585,20 +605,14 @@ def _station_names(
             names.append("Station sans bureau")
             continue
 
-        def commune_name(code: str) -> str:
-            for key in keys:
-                if key.commune_code == code and key in index and index[key].commune_name:
-                    return index[key].commune_name
-            return code
-
         main = communes[0]
-        name = commune_name(main)
+        name = commune_names.get(main, main)
         holders = commune_stations[main]
         if len(holders) > 1:
             name = f"{name} {holders.index(position) + 1}"
         others = len(communes) - 1
         if others == 1:
-            name = f"{name} et {commune_name(communes[1])}"
+            name = f"{name} et {commune_names.get(communes[1], communes[1])}"
         elif others > 1:
             name = f"{name} et {others} autres communes"
         names.append(name)
@@ -620,18 +634,29 @@ def _build_plan(
         oversized = len(keys) == 1 and registered > max_voters
         stations.append(Station(key, department, canton, tuple(sorted(keys)), registered, name, oversized))
 
-    per_canton: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    # registered, bureaux, stations, bureaux above the maximum, their voters
+    per_canton: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0, 0])
     for key, bureau in index.items():
         figures = per_canton[(bureau.department_code, cantons[key])]
         figures[0] += bureau.registered
         figures[1] += 1
+        if bureau.registered > max_voters:
+            figures[3] += 1
+            figures[4] += bureau.registered
     for station in stations:
         figures = per_canton.get((station.department_code, station.canton_code))
         if figures is not None:
             figures[2] += 1
     summaries = tuple(
-        CantonSummary(department, canton, registered, count, stations_count, canton_lower_bound(registered, max_voters))
-        for (department, canton), (registered, count, stations_count) in sorted(
+        CantonSummary(
+            department,
+            canton,
+            registered,
+            count,
+            stations_count,
+            oversized + canton_lower_bound(registered - oversized_voters, max_voters),
+        )
+        for (department, canton), (registered, count, stations_count, oversized, oversized_voters) in sorted(
             per_canton.items(), key=lambda item: (department_sort_key(item[0][0]), item[0][1])
         )
     )
@@ -779,7 +804,14 @@ def check_plan(plan: Plan, bureaux: Iterable[Bureau], max_voters: int | None = N
 # --- Manual adjustments -------------------------------------------------------------------------
 
 
+def _key_order(key: str, department: str) -> tuple:
+    number = key[len(department) + 1 :]
+    return (department_sort_key(department), int(number) if number.isdigit() else 10**9, key)
+
+
 def _rebuild(plan: Plan, bureaux: list[Bureau], stations: list[tuple[str, str, str, tuple[BureauKey, ...]]]) -> Plan:
+    """The plan with these stations, in key order (department, then number), names recomputed."""
+    stations = sorted(stations, key=lambda entry: _key_order(entry[0], entry[1]))
     index = {bureau.key: bureau for bureau in bureaux}
     cantons = effective_cantons(bureaux)
     return _build_plan(stations, index, cantons, plan.max_voters, plan.unassigned)
