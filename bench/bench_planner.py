@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from polling.planner import Bureau, check_plan, effective_cantons, plan_stations  # noqa: E402
+from polling.planner import Bureau, check_plan, effective_cantons, plan_stations, plan_summary  # noqa: E402
 from services.territory.service import communes  # noqa: E402
 
 NATIONAL_REGISTERED = 48_000_000
@@ -99,7 +99,7 @@ def main() -> None:
     if violations:
         print("\n".join(violations[:20]), file=sys.stderr)
 
-    large_split = {b.commune_code for b in bureaux}
+    print("\n".join(plan_summary(plan, bureaux)), file=sys.stderr)
     totals: dict[str, int] = {}
     for b in bureaux:
         totals[b.commune_code] = totals.get(b.commune_code, 0) + b.registered

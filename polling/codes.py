@@ -4,7 +4,7 @@ Pure module (no database, no I/O). The station service allocates a sequence numb
 and stores `generate(sequence)`; every channel (tablet pairing, SMS, voice server, paper report)
 accepts what a volunteer types only after `normalise()` has recognised it as a well-formed code.
 
-Station code layout — 7 digits, e.g. ``3871402``:
+Station code layout — 7 digits, e.g. ``3718284``:
 
 * digits 1–6: the station's *allocation number*, 100000–999999. It is derived from the
   station's sequence number (1, 2, 3… in the order the stations are created) by a fixed public
@@ -140,6 +140,8 @@ def _strip_separators(text: str) -> str:
 def _shown(text: str, limit: int = 12) -> str:
     """A short, printable echo of what the user typed, safe to put in a reply."""
     kept = "".join(character for character in text if character.isascii() and (character.isalnum() or character in "-."))
+    if not kept:
+        return "?"
     return kept if len(kept) <= limit else kept[: limit - 3] + "..."
 
 
@@ -183,7 +185,7 @@ def station_code_problem(text: str) -> CodeProblem | None:
 
 
 def normalise(text: str) -> str | None:
-    """The canonical station code in what a user typed (« 387 1402 », « 387-14-02 »), or None.
+    """The canonical station code in what a user typed (« 371 8284 », « 371-82-84 »), or None.
 
     None means the input is not a valid code; `station_code_problem` says why, in French.
     """
@@ -194,7 +196,7 @@ def normalise(text: str) -> str | None:
 
 
 def display(code: str) -> str:
-    """A valid code grouped for reading aloud and printing: '387 14 02'."""
+    """A valid code grouped for reading aloud and printing: '371 82 84'."""
     if not is_valid(code):
         raise ValueError(f"not a valid station code: {code!r}")
     return f"{code[:3]} {code[3:5]} {code[5:]}"

@@ -923,6 +923,78 @@ def renumbered(plan: Plan, bureaux: Iterable[Bureau]) -> Plan:
     return _rebuild(plan, bureaux, stations)
 
 
+# --- Review: the table and the summary the organiser reads ----------------------------------------
+
+PLAN_COLUMNS = (
+    "station",
+    "nom_station",
+    "departement",
+    "canton",
+    "commune_insee",
+    "commune",
+    "bureau",
+    "libelle_bureau",
+    "inscrits_bureau",
+    "inscrits_station",
+    "hors_norme",
+)
+
+
+def plan_table(plan: Plan, bureaux: Iterable[Bureau]) -> list[tuple[str, ...]]:
+    """One row per bureau, in station order (for the CSV the organiser reviews), without header.
+
+    Columns: `PLAN_COLUMNS`. Unassigned bureaux come last with an empty station.
+    `hors_norme` is « oui » for a single bureau above the maximum.
+    """
+    index = {bureau.key: bureau for bureau in bureaux}
+    rows: list[tuple[str, ...]] = []
+
+    def row(station: Station | None, key: BureauKey) -> tuple[str, ...]:
+        bureau = index.get(key)
+        return (
+            station.key if station else "",
+            station.name if station else "",
+            station.department_code if station else (bureau.department_code if bureau else ""),
+            station.canton_code if station else "",
+            key.commune_code,
+            bureau.commune_name if bureau else "",
+            key.code,
+            bureau.label if bureau else "",
+            str(bureau.registered) if bureau else "",
+            str(station.registered) if station else "",
+            "oui" if station and station.oversized else "",
+        )
+
+    for station in plan.stations:
+        rows.extend(row(station, key) for key in station.bureaux)
+    rows.extend(row(None, key) for key in plan.unassigned)
+    return rows
+
+
+def plan_summary(plan: Plan, bureaux: Iterable[Bureau]) -> list[str]:
+    """The plan in a few French lines, for the CLI and the review page."""
+    bureaux = list(bureaux)
+    totals: dict[str, int] = defaultdict(int)
+    for bureau in bureaux:
+        totals[bureau.commune_code] += bureau.registered
+    cut_small = sum(1 for commune in plan.split_communes if totals.get(commune, 0) <= plan.max_voters)
+    share = f"{plan.gap / plan.lower_bound * 100:.1f}".replace(".", ",") if plan.lower_bound else "0,0"
+    above = [canton for canton in plan.cantons if canton.gap > 0]
+    lines = [
+        f"Plan des stations : au plus {french_int(plan.max_voters)} inscrits par station.",
+        f"Bureaux : {french_int(len(bureaux))} ; inscrits : {french_int(sum(b.registered for b in bureaux))} ; "
+        f"cantons : {french_int(len(plan.cantons))}.",
+        f"Stations : {french_int(len(plan.stations))} ; minimum possible : {french_int(plan.lower_bound)} "
+        f"(écart {french_int(plan.gap)}, soit {share} %).",
+        f"Communes réparties sur plusieurs stations : {french_int(len(plan.split_communes))}, "
+        f"dont {french_int(cut_small)} sous le maximum.",
+        f"Bureaux au-delà du maximum, station à eux seuls : {french_int(len(plan.oversized_stations))}.",
+        f"Bureaux sans station (canton sans inscrits) : {french_int(len(plan.unassigned))}.",
+        f"Cantons au-dessus du minimum : {french_int(len(above))}.",
+    ]
+    return lines
+
+
 __all__ = [
     "DEFAULT_MAX_VOTERS",
     "AdjustmentResult",
@@ -930,6 +1002,7 @@ __all__ = [
     "BureauKey",
     "CantonSummary",
     "InvalidBureaux",
+    "PLAN_COLUMNS",
     "Plan",
     "Station",
     "canton_lower_bound",
@@ -942,6 +1015,8 @@ __all__ = [
     "merge_stations",
     "move_bureau",
     "plan_stations",
+    "plan_summary",
+    "plan_table",
     "pseudo_canton",
     "renumbered",
     "split_station",

@@ -184,6 +184,7 @@ def test_normalise_accepts_what_people_type(typed: str) -> None:
         ("", "missing", "Code de bureau manquant : il a 7 chiffres, voir la fiche du bureau."),
         ("  - ", "missing", "Code de bureau manquant : il a 7 chiffres, voir la fiche du bureau."),
         ("12A4566", "characters", "Code de bureau 12A4566 invalide : il ne contient que des chiffres."),
+        ("€€", "characters", "Code de bureau ? invalide : il ne contient que des chiffres."),
         ("123456", "too_short", "Code de bureau 123456 incomplet : il a 7 chiffres."),
         ("12345667", "too_long", "Code de bureau 12345667 trop long : il a 7 chiffres."),
         (

@@ -27,9 +27,12 @@ from polling.planner import (
     check_plan,
     department_sort_key,
     effective_cantons,
+    PLAN_COLUMNS,
     merge_stations,
     move_bureau,
     plan_stations,
+    plan_summary,
+    plan_table,
     pseudo_canton,
     renumbered,
     split_station,
@@ -509,6 +512,35 @@ def test_renumbered_closes_gaps_after_merges() -> None:
     dropped = merge_stations(split_again, bureaux, "33-003", "33-001").plan
     assert [s.key for s in dropped.stations] == ["33-002", "33-003"]
     assert [s.key for s in renumbered(dropped, bureaux).stations] == ["33-001", "33-002"]
+
+
+# --- Review table and summary ------------------------------------------------------------------------
+
+
+def test_plan_table_has_one_row_per_bureau() -> None:
+    bureaux = bureaux_of([("33063", "3399", [6200, 800]), ("33069", "3399", [700]), ("33318", "3312", [0])])
+    plan = plan_stations(bureaux)
+    assert PLAN_COLUMNS[0] == "station" and len(PLAN_COLUMNS) == 11
+    assert plan_table(plan, bureaux) == [
+        ("33-001", "Bordeaux 1", "33", "3399", "33063", "Bordeaux", "0001", "École 1", "6200", "6200", "oui"),
+        ("33-002", "Bordeaux 2 et Le Bouscat", "33", "3399", "33063", "Bordeaux", "0002", "École 2", "800", "1500", ""),
+        ("33-002", "Bordeaux 2 et Le Bouscat", "33", "3399", "33069", "Le Bouscat", "0001", "École 1", "700", "1500", ""),
+        ("", "", "33", "", "33318", "Pessac", "0001", "École 1", "0", "", ""),
+    ]
+
+
+def test_plan_summary_in_french() -> None:
+    bureaux = bureaux_of([("33056", "3307", [1000] * 3), ("33519", "3307", [1000] * 3), ("33162", "3307", [1000] * 3)])
+    plan = plan_stations(bureaux)
+    assert plan_summary(plan, bureaux) == [
+        "Plan des stations : au plus 5\u202f000 inscrits par station.",
+        "Bureaux : 9 ; inscrits : 9\u202f000 ; cantons : 1.",
+        "Stations : 2 ; minimum possible : 2 (écart 0, soit 0,0 %).",
+        "Communes réparties sur plusieurs stations : 1, dont 1 sous le maximum.",
+        "Bureaux au-delà du maximum, station à eux seuls : 0.",
+        "Bureaux sans station (canton sans inscrits) : 0.",
+        "Cantons au-dessus du minimum : 0.",
+    ]
 
 
 # --- Properties -------------------------------------------------------------------------------------
