@@ -62,8 +62,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import combinations
+from operator import attrgetter
 from typing import NamedTuple
 
 DEFAULT_MAX_VOTERS = 5_000
@@ -97,10 +98,10 @@ class Bureau:
     canton_code: str | None  # '3307', or None when the lists do not say
     registered: int  # registered voters (≥ 0)
     commune_name: str = ""  # 'Bordeaux' (used in messages and station names)
+    key: BureauKey = field(init=False, repr=False, compare=False)  # (commune_code, code), computed once
 
-    @property
-    def key(self) -> BureauKey:
-        return BureauKey(self.commune_code, self.code)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "key", BureauKey(self.commune_code, self.code))
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,22 +288,26 @@ def check_bureaux(bureaux: Iterable[Bureau]) -> list[str]:
     problems: list[str] = []
     seen: set[BureauKey] = set()
     department_of_commune: dict[str, str] = {}
-    for bureau in sorted(bureaux, key=lambda b: (b.commune_code, b.code)):
+    for bureau in sorted(bureaux, key=attrgetter("key")):
         key = bureau.key
-        phrase = _bureau_phrase(key, bureau)
         if not bureau.department_code or not bureau.commune_code or not bureau.code:
-            problems.append(f"{phrase} n'a pas de département, de commune ou de code : complétez la liste.")
+            problems.append(
+                f"{_bureau_phrase(key, bureau)} n'a pas de département, de commune ou de code : complétez la liste."
+            )
             continue
         if key in seen:
-            problems.append(f"{phrase} apparaît deux fois : chaque bureau ne doit figurer qu'une fois.")
+            problems.append(
+                f"{_bureau_phrase(key, bureau)} apparaît deux fois : chaque bureau ne doit figurer qu'une fois."
+            )
             continue
         seen.add(key)
-        if isinstance(bureau.registered, bool) or not isinstance(bureau.registered, int) or bureau.registered < 0:
-            problems.append(f"{phrase} a un nombre d'inscrits invalide ({bureau.registered!r}).")
+        registered = bureau.registered
+        if type(registered) is not int or registered < 0:
+            problems.append(f"{_bureau_phrase(key, bureau)} a un nombre d'inscrits invalide ({registered!r}).")
         other = department_of_commune.setdefault(bureau.commune_code, bureau.department_code)
         if other != bureau.department_code:
             problems.append(
-                f"{phrase} est indiqué dans le département {bureau.department_code}, "
+                f"{_bureau_phrase(key, bureau)} est indiqué dans le département {bureau.department_code}, "
                 f"les autres bureaux de la commune dans le {other}."
             )
     return problems
@@ -349,13 +354,15 @@ def _cut_large_commune(bureaux: list[Bureau], capacity: int) -> list[_Bin]:
             fixed = list(range(index - flexible))
             free = capacity - sum(sizes[i] for i in fixed)
             pool = list(range(index - flexible, min(len(sizes), index + LOOKAHEAD)))
+            pool_sizes = [sizes[i] for i in pool]
             best = list(range(index - flexible, index))
             best_load = sum(sizes[i] for i in best)
             for count in range(1, COMPLETION + 1):
                 if best_load == free:
                     break
-                for combination in combinations(pool, count):
-                    total = sum(sizes[i] for i in combination)
+                # Positions and sizes enumerated in lockstep: summing a tuple of ints is fast.
+                for combination, combined in zip(combinations(pool, count), combinations(pool_sizes, count)):
+                    total = sum(combined)
                     if best_load < total <= free:
                         best, best_load = list(combination), total
                         if total == free:
@@ -586,14 +593,19 @@ def _station_names(
     stations: list[tuple[str, str, str, tuple[BureauKey, ...]]], index: Mapping[BureauKey, Bureau]
 ) -> list[str]:
     """Suggested names, in station order: « Mérignac », « Bordeaux 3 », « Cenon et Floirac »…"""
-    commune_names: dict[str, str] = {}
-    for key in sorted(index):  # sorted: the first name wins whatever the input order
-        if index[key].commune_name:
-            commune_names.setdefault(key.commune_code, index[key].commune_name)
-    commune_stations: dict[str, list[int]] = defaultdict(list)
+    # The name carried by the commune's first bureau, whatever the input order.
+    named_by: dict[str, BureauKey] = {}
+    for key, bureau in index.items():
+        if bureau.commune_name and (key.commune_code not in named_by or key < named_by[key.commune_code]):
+            named_by[key.commune_code] = key
+    commune_names = {commune: index[key].commune_name for commune, key in named_by.items()}
+    # « Bordeaux 3 »: the rank of a station among the stations holding part of the commune.
+    commune_stations: dict[str, int] = defaultdict(int)
+    rank: dict[tuple[str, int], int] = {}
     for position, (_, _, _, keys) in enumerate(stations):
-        for commune in sorted({key.commune_code for key in keys}):
-            commune_stations[commune].append(position)
+        for commune in {key.commune_code for key in keys}:
+            commune_stations[commune] += 1
+            rank[(commune, position)] = commune_stations[commune]
     names = []
     for position, (_, _, _, keys) in enumerate(stations):
         per_commune: dict[str, int] = defaultdict(int)
@@ -607,9 +619,8 @@ def _station_names(
 
         main = communes[0]
         name = commune_names.get(main, main)
-        holders = commune_stations[main]
-        if len(holders) > 1:
-            name = f"{name} {holders.index(position) + 1}"
+        if commune_stations[main] > 1:
+            name = f"{name} {rank[(main, position)]}"
         others = len(communes) - 1
         if others == 1:
             name = f"{name} et {commune_names.get(communes[1], communes[1])}"
