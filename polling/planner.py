@@ -840,15 +840,13 @@ def _checked(plan: Plan, bureaux: list[Bureau]) -> AdjustmentResult:
     return AdjustmentResult(plan, tuple(check_plan(plan, bureaux)))
 
 
-def split_station(
-    plan: Plan, bureaux: Iterable[Bureau], station_key_: str, moving: Collection[BureauKey]
-) -> AdjustmentResult:
+def split_station(plan: Plan, bureaux: Iterable[Bureau], key: str, moving: Collection[BureauKey]) -> AdjustmentResult:
     """Detach some bureaux of a station into a new station (next free number of the department)."""
     bureaux = list(bureaux)
-    station = plan.station(station_key_)
+    station = plan.station(key)
     if station is None:
-        return _refused(plan, f"La station {station_key_} n'existe pas dans le plan.")
-    moving_set = {BureauKey(*key) for key in moving}
+        return _refused(plan, f"La station {key} n'existe pas dans le plan.")
+    moving_set = {BureauKey(*bureau) for bureau in moving}
     if not moving_set:
         return _refused(plan, f"Choisissez au moins un bureau à détacher de la station {station.key}.")
     index = {bureau.key: bureau for bureau in bureaux}

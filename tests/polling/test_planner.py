@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from polling.planner import (
     DEFAULT_MAX_VOTERS,
+    PLAN_COLUMNS,
     Bureau,
     BureauKey,
     InvalidBureaux,
@@ -27,7 +28,6 @@ from polling.planner import (
     check_plan,
     department_sort_key,
     effective_cantons,
-    PLAN_COLUMNS,
     merge_stations,
     move_bureau,
     plan_stations,
@@ -590,6 +590,32 @@ def test_every_plan_keeps_every_rule(spec: list[tuple[int, list[int]]], maximum:
             inside = sum(b.registered for b in bureaux if b.commune_code == commune and b.key in station.bureaux)
             if inside:
                 assert station.registered + totals[commune] - inside > maximum, (commune, station.key)
+
+
+@settings(max_examples=100, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(0, 50), st.data())
+def test_adjustments_undo_each_other(seed: int, data: st.DataObject) -> None:
+    bureaux = mixed_department(seed)
+    plan = plan_stations(bureaux)
+    assignment = {s.key for s in plan.stations}
+    several = [s for s in plan.stations if len(s.bureaux) > 1]
+    if several:
+        station = data.draw(st.sampled_from(several))
+        moving = data.draw(st.sets(st.sampled_from(station.bureaux), min_size=1, max_size=len(station.bureaux) - 1))
+        split = split_station(plan, bureaux, station.key, moving)
+        assert split.ok, split.violations  # splitting never breaks a rule
+        new_key = next(s.key for s in split.plan.stations if s.key not in assignment)
+        assert set(split.plan.station(new_key).bureaux) == moving
+        merged = merge_stations(split.plan, bureaux, station.key, new_key)
+        assert merged.ok and merged.plan.stations == plan.stations
+    bureau = data.draw(st.sampled_from([key for s in plan.stations for key in s.bureaux]))
+    source = next(s.key for s in plan.stations if bureau in s.bureaux)
+    target = data.draw(st.sampled_from([s.key for s in plan.stations]))
+    if target != source:
+        there = move_bureau(plan, bureaux, bureau, target)
+        back = move_bureau(there.plan, bureaux, bureau, source)
+        assert back.ok and back.plan.stations == plan.stations
+        assert there.ok == (check_plan(there.plan, bureaux) == [])
 
 
 # --- The whole of France ----------------------------------------------------------------------------
