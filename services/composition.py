@@ -21,6 +21,7 @@ from services.auth.roles import Role
 from services.demo import DemoContext
 from services.elections import api as elections_api
 from services.elections import views as elections_views
+from services.telephony import api as telephony_api
 from services.territory import api as territory_api
 
 BackgroundJob = Callable[[], Awaitable[None]]
@@ -44,6 +45,7 @@ def load_domains() -> Domains:
             auth_api.router,
             elections_api.router,
             territory_api.router,
+            telephony_api.router,
         ]
     )
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
@@ -59,6 +61,7 @@ def import_models() -> None:
     import services.auth.models  # noqa: F401
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
+    import services.telephony.models  # noqa: F401
     import services.territory.models  # noqa: F401
 
 
