@@ -44,6 +44,12 @@ VOICE_STEP_PATH = "/twilio/voice/step"
 # --- SMS ------------------------------------------------------------------------------------------
 
 
+def clean_text(value: str, limit: int | None = None) -> str:
+    """Text PostgreSQL can store: no NUL character, no lone surrogate (replaced by « ? »)."""
+    cleaned = (value or "").encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+    return cleaned[:limit] if limit is not None else cleaned
+
+
 async def receive_sms(
     session: AsyncSession,
     *,
@@ -54,7 +60,9 @@ async def receive_sms(
     registry: SmsCommandRegistry = sms_commands,
 ) -> str:
     """The reply to one inbound SMS (already authenticated): handled once per MessageSid."""
-    sender = try_normalise_phone(from_number)
+    sid, body = clean_text(sid, 64), clean_text(body)
+    sender = try_normalise_phone(clean_text(from_number, 32))
+    to_number = try_normalise_phone(clean_text(to_number, 32))
     resolution = registry.resolve(body)
     received_at = utcnow()
     claimed = await session.scalar(
@@ -62,7 +70,7 @@ async def receive_sms(
         .values(
             message_sid=sid,
             from_number=sender[:32],
-            to_number=try_normalise_phone(to_number)[:32],
+            to_number=to_number[:32],
             body=registry.stored_text(body, resolution),
             keyword=resolution.keyword[:32],
             received_at=received_at,
@@ -113,6 +121,8 @@ async def voice_call_turn(
     registry: VoiceFlowRegistry = voice_flows,
 ) -> str:
     """The TwiML for one webhook of a call: step 0 is the call's arrival, then one per <Gather>."""
+    call_sid, digits = clean_text(call_sid, 64), clean_text(digits or "", 64)
+    from_number, to_number = clean_text(from_number, 32), clean_text(to_number, 32)
     now = utcnow()
     await session.execute(
         pg_insert(VoiceCall.__table__)

@@ -22,7 +22,7 @@ async def stored_sms(session: AsyncSession, sid: str) -> int:
 
 
 @pytest.fixture
-def override_settings() -> Iterator:
+def override_settings(database_url: str) -> Iterator:
     """Replace some settings for one test (the process-wide settings are restored after)."""
     original = settings()
 
