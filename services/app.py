@@ -40,7 +40,7 @@ def _error_response(request: Request, status: int, code: str, message: str, deta
         # nobody), except a refused signature or a wrong address, which keep their status.
         from services.telephony.twiml import error_response
 
-        return error_response(request, status, message)
+        return error_response(request, status, code, message)
     if not web.wants_html(request):
         body = {"code": code, "message": message}
         if detail:

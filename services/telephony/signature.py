@@ -79,9 +79,11 @@ def _refuse(reason: str, request: Request, sender: str = "") -> Forbidden:
 class TwilioSigned(Access):
     """Access rule of the Twilio webhooks: a valid ``X-Twilio-Signature`` and nothing else.
 
-    No role grants access (a signed-in organiser posting to the webhook is refused too), no
-    CSRF token is expected (the signature authenticates the request). The validated form
-    parameters are left in ``request.state.twilio_params``.
+    Twilio calls anonymously: no account, no cookie, no CSRF token — the signature is the
+    authentication. So `allows_role` admits only the anonymous caller (what the signature
+    then decides), and no role: an organiser's session posting to the webhook is refused
+    like anyone without a valid signature. The validated form parameters are left in
+    ``request.state.twilio_params``.
     """
 
     def __init__(self) -> None:
@@ -91,7 +93,7 @@ class TwilioSigned(Access):
         return "Access(signature Twilio)"
 
     def allows_role(self, role: Role | None) -> bool:
-        return False
+        return role is None
 
     async def __call__(self, request: Request) -> None:  # type: ignore[override]
         token = twilio_auth_token()

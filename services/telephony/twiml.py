@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fastapi import Request
-from fastapi.responses import Response
+from fastapi.responses import JSONResponse, Response
 from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -11,9 +11,10 @@ from services.telephony.sms_text import fit_sms
 from services.telephony.voice import GOODBYE, LANGUAGE
 
 TWIML_MEDIA_TYPE = "application/xml"
-# Statuses kept as they are for Twilio: a refused signature, a wrong address or method. They are
-# configuration errors, not a sender's mistake; everything else is answered 200 with a French
-# reply, because Twilio shows any other status to nobody but its own error log.
+# Statuses kept as they are: a refused signature, a wrong address or method. They answer a forger
+# or a misconfiguration, not a sender's mistake, and get the usual JSON error (for the operator
+# reading Twilio's debugger). Everything else is answered 200 with a French TwiML reply, because
+# Twilio shows any other status to nobody but its own error log.
 KEPT_STATUSES = frozenset({401, 403, 404, 405})
 
 
@@ -36,10 +37,10 @@ def voice_goodbye(text: str) -> str:
     return str(response)
 
 
-def error_response(request: Request, status: int, message: str) -> Response:
-    """An error on a ``/twilio/`` route, as TwiML (used by the application's error handler)."""
+def error_response(request: Request, status: int, code: str, message: str) -> Response:
+    """An error on a ``/twilio/`` route (used by the application's error handler)."""
     if status in KEPT_STATUSES:
-        return twiml_response(str(MessagingResponse()), status_code=status)
+        return JSONResponse({"code": code, "message": message}, status_code=status)
     if "/twilio/voice" in request.url.path:
         return twiml_response(voice_goodbye(message))
     return sms_reply(message)

@@ -1,11 +1,7 @@
 """Telephony gateway: inbound SMS, voice calls and their steps (operational, idempotent stores).
 
-Its own branch (label "telephony") on top of the foundation, so that it never competes with
-another services revision for the `services` head.
-
-Revision ID: 0001_telephony_gateway
-Revises:
-Depends on: 0001_services_foundation
+Revision ID: 0002_telephony_gateway
+Revises: 0001_services_foundation
 Create Date: 2026-11-22 23:13:10.902127
 """
 
@@ -17,10 +13,10 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0001_telephony_gateway'
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = ('telephony',)
-depends_on: str | Sequence[str] | None = '0001_services_foundation'
+revision: str = '0002_telephony_gateway'
+down_revision: str | Sequence[str] | None = '0001_services_foundation'
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
