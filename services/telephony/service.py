@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,6 +37,27 @@ from services.telephony.voice import Dialogue, VoiceFlowRegistry, initial_state,
 logger = logging.getLogger("primaires.telephony")
 
 SMS_TABLE = InboundSms.__table__
+# Built once: on the busiest night these run for every message (statement construction is a
+# measurable share of the gateway's CPU, see bench/telephony_sms.py).
+CLAIM_SMS = (
+    pg_insert(SMS_TABLE)
+    .values(
+        message_sid=bindparam("sid"),
+        from_number=bindparam("from_number"),
+        to_number=bindparam("to_number"),
+        body=bindparam("body"),
+        keyword=bindparam("keyword"),
+        received_at=bindparam("received_at"),
+    )
+    .on_conflict_do_nothing(index_elements=[SMS_TABLE.c.message_sid])
+    .returning(SMS_TABLE.c.message_sid)
+)
+PREVIOUS_REPLY = select(SMS_TABLE.c.reply).where(SMS_TABLE.c.message_sid == bindparam("sid"))
+STORE_REPLY = (
+    update(SMS_TABLE)
+    .where(SMS_TABLE.c.message_sid == bindparam("sid"))
+    .values(reply=bindparam("reply"), outcome=bindparam("outcome"), handled_at=bindparam("handled_at"))
+)
 STILL_HANDLING = "Message déjà reçu, en cours de traitement : la réponse suit."
 VOICE_STEP_PATH = "/twilio/voice/step"
 
@@ -66,20 +87,18 @@ async def receive_sms(
     resolution = registry.resolve(body)
     received_at = utcnow()
     claimed = await session.scalar(
-        pg_insert(SMS_TABLE)
-        .values(
-            message_sid=sid,
-            from_number=sender[:32],
-            to_number=to_number[:32],
-            body=registry.stored_text(body, resolution),
-            keyword=resolution.keyword[:32],
-            received_at=received_at,
-        )
-        .on_conflict_do_nothing(index_elements=[SMS_TABLE.c.message_sid])
-        .returning(SMS_TABLE.c.message_sid)
+        CLAIM_SMS,
+        {
+            "sid": sid,
+            "from_number": sender[:32],
+            "to_number": to_number[:32],
+            "body": registry.stored_text(body, resolution),
+            "keyword": resolution.keyword[:32],
+            "received_at": received_at,
+        },
     )
     if claimed is None:
-        previous = await session.scalar(select(SMS_TABLE.c.reply).where(SMS_TABLE.c.message_sid == sid))
+        previous = await session.scalar(PREVIOUS_REPLY, {"sid": sid})
         logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
         return previous or fit_sms(STILL_HANDLING)
     context = SmsContext(
@@ -94,9 +113,7 @@ async def receive_sms(
     )
     reply = await registry.dispatch(session, context, resolution)
     await session.execute(
-        update(SMS_TABLE)
-        .where(SMS_TABLE.c.message_sid == sid)
-        .values(reply=reply.text, outcome=reply.outcome, handled_at=utcnow())
+        STORE_REPLY, {"sid": sid, "reply": reply.text, "outcome": reply.outcome, "handled_at": utcnow()}
     )
     logger.info("SMS %s de %s : %s → %s", sid, mask_phone(sender), resolution.keyword or "-", reply.outcome)
     return reply.text
