@@ -22,6 +22,7 @@ from services.demo import DemoContext
 from services.elections import api as elections_api
 from services.elections import views as elections_views
 from services.telephony import api as telephony_api
+from services.telephony import views as telephony_views
 from services.territory import api as territory_api
 
 BackgroundJob = Callable[[], Awaitable[None]]
@@ -46,9 +47,13 @@ def load_domains() -> Domains:
             elections_api.router,
             territory_api.router,
             telephony_api.router,
+            telephony_views.router,
         ]
     )
+    # SMS commands and voice flows register themselves when their module is imported: each domain
+    # package adds `import <package>.sms  # noqa: F401` here (see docs/telephony.md).
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
+    web.add_nav_item("Téléphonie", "/organisation/telephonie", {Role.ORGANISER, Role.AUTHORITY}, order=70)
     web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
     web.add_nav_item("Haute Autorité", "/haute-autorite", {Role.AUTHORITY}, order=10)
     web.add_nav_item("Observation", "/observation", {Role.OBSERVER}, order=10)

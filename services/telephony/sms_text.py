@@ -29,7 +29,8 @@ GSM_BASIC = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
 )
-GSM_EXTENDED = frozenset("^{}\\[~]|€\f")
+# (The form feed of the extension table is left out: XML, hence TwiML, cannot carry it.)
+GSM_EXTENDED = frozenset("^{}\\[~]|€")
 
 SINGLE_SEGMENT = 160
 PER_SEGMENT = 153  # in a concatenated message (7 characters go to the reassembly header)
@@ -52,6 +53,8 @@ TRANSLITERATION = {
 
 
 def _gsm_char(char: str) -> str:
+    if (char < " " and char not in "\n\r") or char == "\x7f":
+        return " "  # control characters: invisible on a phone, and not allowed in XML
     if char in GSM_BASIC:
         return char
     if char in TRANSLITERATION:

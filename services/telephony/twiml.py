@@ -8,7 +8,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from twilio.twiml.voice_response import VoiceResponse
 
 from services.telephony.sms_text import fit_sms
-from services.telephony.voice import GOODBYE, LANGUAGE
+from services.telephony.voice import GOODBYE, LANGUAGE, speakable
 
 TWIML_MEDIA_TYPE = "application/xml"
 # Statuses kept as they are: a refused signature, a wrong address or method. They answer a forger
@@ -31,7 +31,7 @@ def sms_reply(text: str) -> Response:
 
 def voice_goodbye(text: str) -> str:
     response = VoiceResponse()
-    response.say(text, language=LANGUAGE)
+    response.say(speakable(text), language=LANGUAGE)
     response.say(GOODBYE, language=LANGUAGE)
     response.hangup()
     return str(response)

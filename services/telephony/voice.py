@@ -153,6 +153,14 @@ class VoiceFlow:
     max_refusals: int = 3
 
 
+_CONTROL = dict.fromkeys([*range(0, 9), 11, 12, *range(14, 32), 127], " ")
+
+
+def speakable(text: str) -> str:
+    """`text` without the control characters XML (hence TwiML) cannot carry."""
+    return text.translate(_CONTROL)
+
+
 def say_digits(digits: str) -> str:
     """« 100019 » as said digit by digit: « 1, 0, 0, 0, 1, 9 »."""
     return ", ".join(digits)
@@ -203,7 +211,7 @@ class Turn:
         response = VoiceResponse()
         if self.gather_digits is None:
             for text in self.says:
-                response.say(text, language=LANGUAGE)
+                response.say(speakable(text), language=LANGUAGE)
             response.hangup()
             return str(response)
         gather = response.gather(
@@ -216,7 +224,7 @@ class Turn:
             action_on_empty_result=True,
         )
         for text in self.says:
-            gather.say(text, language=LANGUAGE)
+            gather.say(speakable(text), language=LANGUAGE)
         # Reached only if the <Gather> ends without calling its action: treated as silence.
         response.redirect(action_url, method="POST")
         return str(response)

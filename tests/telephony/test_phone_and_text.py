@@ -102,3 +102,4 @@ def test_fit_sms_always_gives_one_gsm_message_within_budget(text: str, max_segme
     assert is_gsm(fitted)
     assert gsm_length(fitted) <= capacity(max_segments)
     assert segments(fitted) <= max_segments
+    assert all(char >= " " or char in "\n\r" for char in fitted)  # TwiML is XML: no control characters
