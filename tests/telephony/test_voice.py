@@ -287,3 +287,31 @@ async def test_several_flows_get_a_menu(twilio: TwilioSimulator, voice_flow, res
 async def test_no_flow_registered(twilio: TwilioSimulator, voice_flow) -> None:  # noqa: ANN001
     call = await twilio.call()
     assert call.ended and call.last.says == [UNAVAILABLE]
+
+
+# --- Fuzz: whatever the caller types, a well-formed French answer -------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+KEYS = st.one_of(
+    st.sampled_from(["", "1", "2", "*", "#", "1000190", "123456", "000000", "999999", "312", "0", "99999", "1*2"]),
+    st.text(alphabet="0123456789*#", max_size=12),
+)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(presses=st.lists(st.one_of(KEYS, st.just("REPLAY")), min_size=1, max_size=25))
+async def test_any_key_sequence_gets_a_well_formed_french_answer(twilio: TwilioSimulator, voice_flow, presses: list[str]) -> None:  # noqa: ANN001
+    from services.telephony.voice import voice_flows
+
+    if voice_flows.get("resultats") is None:
+        voice_flow(ResultsNight().flow())
+    call = await twilio.call()
+    for keys in presses:
+        if call.ended:
+            break
+        answer = await (call.replay() if keys == "REPLAY" else call.press(keys))
+        assert answer.response.status_code == 200
+        assert answer.says and all(text.strip() for text in answer.says)
+        assert answer.hangup or answer.action is not None
