@@ -22,7 +22,6 @@ With no DATABASE_URL, an embedded PostgreSQL (pgserver) is started in a temporar
 with DATABASE_URL, a fresh database ``primaires_bench_telephony`` is created next to it.
 """
 
-
 import argparse
 import asyncio
 import json
@@ -120,8 +119,9 @@ def free_port() -> int:
 
 
 def build_requests(port: int, count: int, prefix: str, *, signed: bool) -> list[bytes]:
-    from services.telephony.signature import TEST_AUTH_TOKEN
     from twilio.request_validator import RequestValidator
+
+    from services.telephony.signature import TEST_AUTH_TOKEN
 
     validator = RequestValidator(TEST_AUTH_TOKEN)
     url = f"http://127.0.0.1:{port}/twilio/sms"
@@ -331,7 +331,9 @@ def main() -> None:
         if server is not None:
             embedded_pg.stop(server)
     if stored_gateway != total or stored_floor != total:
-        raise SystemExit(f"Lignes enregistrées inattendues : passerelle {stored_gateway}, plancher {stored_floor}, attendu {total}.")
+        raise SystemExit(
+            f"Lignes enregistrées inattendues : passerelle {stored_gateway}, plancher {stored_floor}, attendu {total}."
+        )
     best_gateway = max(gateway_runs, key=lambda run: run["per_s"])
     best_floor = max(floor_runs, key=lambda run: run["per_s"])
     print(

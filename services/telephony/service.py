@@ -207,9 +207,7 @@ async def purge_before(session: AsyncSession, cutoff: datetime) -> dict[str, int
     """Delete the messages and calls received before `cutoff` (staff phone numbers are personal
     data, kept only as long as the election needs them). Returns the rows deleted per table."""
     steps = await session.execute(
-        delete(VoiceStep).where(
-            VoiceStep.call_sid.in_(select(VoiceCall.call_sid).where(VoiceCall.started_at < cutoff))
-        )
+        delete(VoiceStep).where(VoiceStep.call_sid.in_(select(VoiceCall.call_sid).where(VoiceCall.started_at < cutoff)))
     )
     calls = await session.execute(delete(VoiceCall).where(VoiceCall.started_at < cutoff))
     messages = await session.execute(delete(InboundSms).where(InboundSms.received_at < cutoff))

@@ -137,9 +137,11 @@ class TwilioSimulator:
         params = self.sms_params(body, from_number=from_number, to_number=to_number, sid=sid)
         params["SmsSid"] = params["MessageSid"]
         response = await self.post("/twilio/sms", params)
-        messages = parse_messages(response.text) if response.headers.get("content-type", "").startswith(
-            "application/xml"
-        ) else []
+        messages = (
+            parse_messages(response.text)
+            if response.headers.get("content-type", "").startswith("application/xml")
+            else []
+        )
         return SmsReply(response, messages)
 
     async def call(
@@ -187,7 +189,9 @@ class SimulatedCall:
     async def _send(self, path: str, params: dict[str, str]) -> VoiceTwiml:
         self._last_request = (path, params)
         response = await self.twilio.post(path, params)
-        answer = parse_voice(response) if response.status_code == 200 else VoiceTwiml(response, [], None, None, None, True)
+        answer = (
+            parse_voice(response) if response.status_code == 200 else VoiceTwiml(response, [], None, None, None, True)
+        )
         self.history.append(answer)
         return answer
 

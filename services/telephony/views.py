@@ -49,9 +49,7 @@ def _token_status() -> str:
 
 @router.get(PAGE)
 async def telephony_page(request: Request, session: DbSession, who: TelephonyReader, essai: str = "") -> Response:
-    messages = list(
-        await session.scalars(select(InboundSms).order_by(InboundSms.received_at.desc()).limit(30))
-    )
+    messages = list(await session.scalars(select(InboundSms).order_by(InboundSms.received_at.desc()).limit(30)))
     trial = await session.get(InboundSms, essai) if essai.startswith("SIM") else None
     calls = list(await session.scalars(select(VoiceCall).order_by(VoiceCall.started_at.desc()).limit(20)))
     step_counts = await session.execute(

@@ -327,7 +327,8 @@ class Dialogue:
 
     async def _menu(self, before: list[str]) -> Turn:
         choices = " ".join(
-            f"Pour {flow.menu_label or flow.name}, tapez {index}." for index, flow in enumerate(self.registry.flows(), 1)
+            f"Pour {flow.menu_label or flow.name}, tapez {index}."
+            for index, flow in enumerate(self.registry.flows(), 1)
         )
         return Turn([*before, choices], gather_digits=1, timeout=DEFAULT_TIMEOUT)
 
@@ -503,7 +504,9 @@ class Dialogue:
         if isinstance(text, str):
             return text
         context = self.context()
-        guarded = await run_guarded(self.session, lambda: text(self.session, context), context.hooks, what="un texte vocal")
+        guarded = await run_guarded(
+            self.session, lambda: text(self.session, context), context.hooks, what="un texte vocal"
+        )
         if guarded.refusal is not None:
             return guarded.refusal.message
         return guarded.value if isinstance(guarded.value, str) else None

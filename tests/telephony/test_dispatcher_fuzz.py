@@ -42,7 +42,31 @@ def fuzz_registry() -> SmsCommandRegistry:
 REGISTRY = fuzz_registry()
 
 # Texts that look like commands (keywords, digits, separators, accents) mixed with anything at all.
-WORDS = st.sampled_from(["OUV", "ouv", "Ouv", "T1", "t2", "T99", "AIDE", "aïde", "OK", "PART", "0", "1000190", "123456", "V312", "B4", "N2", "é", "🙂", "\u200b", "", "E650"])
+WORDS = st.sampled_from(
+    [
+        "OUV",
+        "ouv",
+        "Ouv",
+        "T1",
+        "t2",
+        "T99",
+        "AIDE",
+        "aïde",
+        "OK",
+        "PART",
+        "0",
+        "1000190",
+        "123456",
+        "V312",
+        "B4",
+        "N2",
+        "é",
+        "🙂",
+        "\u200b",
+        "",
+        "E650",
+    ]
+)
 SEPARATORS = st.sampled_from([" ", ",", ";", "  ", "\n", "\t", " ; ", "\u00a0"])
 COMMAND_LIKE = st.lists(st.tuples(WORDS, SEPARATORS), max_size=12).map(lambda pairs: "".join(w + s for w, s in pairs))
 MESSAGES = st.one_of(COMMAND_LIKE, st.text(max_size=400), st.text(alphabet=st.characters(codec="utf-8"), max_size=50))
@@ -51,7 +75,9 @@ MESSAGES = st.one_of(COMMAND_LIKE, st.text(max_size=400), st.text(alphabet=st.ch
 def check_reply(reply: str) -> None:
     assert isinstance(reply, str) and reply.strip()
     assert is_gsm(reply) and gsm_length(reply) <= capacity(4)
-    assert any(marker.lower() in reply.lower() for marker in FRENCH_MARKERS) or "reçus" in reply or "ouvert" in reply, reply
+    assert any(marker.lower() in reply.lower() for marker in FRENCH_MARKERS) or "reçus" in reply or "ouvert" in reply, (
+        reply
+    )
     assert "Traceback" not in reply and "Error" not in reply
 
 
@@ -75,7 +101,10 @@ def test_resolution_never_raises_and_hides_the_pin(text: str) -> None:
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(text=MESSAGES, from_number=st.sampled_from(["+33612345678", "0612345678", "anonymous", "", "+1 415 555 0100", "SHORTCODE"]))
+@given(
+    text=MESSAGES,
+    from_number=st.sampled_from(["+33612345678", "0612345678", "anonymous", "", "+1 415 555 0100", "SHORTCODE"]),
+)
 async def test_webhook_always_answers_200_in_french(twilio: TwilioSimulator, text: str, from_number: str) -> None:
     # Bodies Twilio can carry: no NUL and no lone surrogates.
     body = "".join(char for char in text if char != "\x00" and not 0xD800 <= ord(char) <= 0xDFFF)

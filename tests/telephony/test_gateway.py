@@ -43,12 +43,20 @@ class RecordingTwilioHttp(HttpClient):
         self.status = status
         self.requests: list[dict[str, Any]] = []
 
-    async def request(self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False):  # noqa: ANN001, ANN201
+    async def request(
+        self, method, url, params=None, data=None, headers=None, auth=None, timeout=None, allow_redirects=False
+    ):  # noqa: ANN001, ANN201
         self.requests.append({"method": method, "url": url, "data": data, "auth": auth})
         if self.status >= 400:
             body = {"code": 21211, "message": "The 'To' number is not a valid phone number.", "status": self.status}
         else:
-            body = {"sid": "SM" + "a" * 32, "status": "queued", "to": data["To"], "from": data["From"], "body": data["Body"]}
+            body = {
+                "sid": "SM" + "a" * 32,
+                "status": "queued",
+                "to": data["To"],
+                "from": data["From"],
+                "body": data["Body"],
+            }
         return TwilioResponse(self.status, json.dumps(body))
 
 
@@ -94,7 +102,12 @@ def test_gateway_is_chosen_by_settings(gateway_setting) -> None:  # noqa: ANN001
     assert isinstance(memory, MemorySmsGateway) and sms_gateway() is memory
     gateway_setting(sms_gateway="console")
     assert isinstance(sms_gateway(), ConsoleSmsGateway)
-    gateway_setting(sms_gateway="twilio", twilio_account_sid="AC" + "2" * 32, twilio_auth_token="t", twilio_from_number="+33757000000")
+    gateway_setting(
+        sms_gateway="twilio",
+        twilio_account_sid="AC" + "2" * 32,
+        twilio_auth_token="t",
+        twilio_from_number="+33757000000",
+    )
     assert isinstance(sms_gateway(), TwilioSmsGateway)
     gateway_setting(sms_gateway="pigeon")
     with pytest.raises(ValueError, match="Passerelle SMS inconnue"):

@@ -86,7 +86,10 @@ async def test_concurrent_deliveries_of_one_sms_are_handled_once(
         assert first_reply.text == second.text == third.text == "Traité 1 fois."
         assert calls == [sid]
         async with database.sessionmaker() as check:
-            assert await check.scalar(select(func.count()).select_from(InboundSms).where(InboundSms.message_sid == sid)) == 1
+            assert (
+                await check.scalar(select(func.count()).select_from(InboundSms).where(InboundSms.message_sid == sid))
+                == 1
+            )
     finally:
         async with database.sessionmaker() as cleanup:
             await cleanup.execute(delete(InboundSms).where(InboundSms.message_sid == sid))

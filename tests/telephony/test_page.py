@@ -59,7 +59,9 @@ async def test_the_simulator_answers_through_the_dispatcher(client, users, sessi
 async def test_the_simulator_refuses_a_bad_number_in_french(client, users, session: AsyncSession) -> None:  # noqa: ANN001
     await users.as_role(client, Role.ORGANISER)
     before = len((await session.scalars(select(InboundSms.message_sid))).all())
-    response = await client.post("/organisation/telephonie/essai", data={"numero": "12", "message": "aide"}, headers=HTML)
+    response = await client.post(
+        "/organisation/telephonie/essai", data={"numero": "12", "message": "aide"}, headers=HTML
+    )
     assert response.status_code == 303
     page = await client.get(response.headers["location"], headers=HTML)
     assert "Numéro de téléphone invalide" in page.text
@@ -70,7 +72,9 @@ async def test_no_simulator_in_production(client, users, production_mode) -> Non
     await users.as_role(client, Role.ORGANISER)
     page = await client.get("/organisation/telephonie", headers=HTML)
     assert page.status_code == 200 and "Essayer un SMS" not in page.text
-    refused = await client.post("/organisation/telephonie/essai", data={"numero": "0611223344", "message": "aide"}, headers=HTML)
+    refused = await client.post(
+        "/organisation/telephonie/essai", data={"numero": "0611223344", "message": "aide"}, headers=HTML
+    )
     assert refused.status_code == 403
 
 

@@ -40,7 +40,22 @@ def test_normalise_phone(raw: str, e164: str) -> None:
     assert normalise_phone(raw) == e164
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "612345678", "06 12 34 56", "06 12 34 56 78 9", "+33 12", "abc", "+0612345678", "0012", "00 00 00 00 00", "+33 6 12 34 56 7a"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "",
+        "   ",
+        "612345678",
+        "06 12 34 56",
+        "06 12 34 56 78 9",
+        "+33 12",
+        "abc",
+        "+0612345678",
+        "0012",
+        "00 00 00 00 00",
+        "+33 6 12 34 56 7a",
+    ],
+)
 def test_invalid_numbers_are_refused_in_french(raw: str) -> None:
     with pytest.raises(InvalidPhoneNumber) as refused:
         normalise_phone(raw)
@@ -76,7 +91,10 @@ def test_mask_and_actor() -> None:
 
 
 def test_french_letters_outside_gsm_are_transliterated() -> None:
-    assert to_gsm("Fenêtre, garçon, cœur, « guillemets », l’apostrophe…") == 'Fenetre, garcon, coeur, "guillemets", l\'apostrophe...'
+    assert (
+        to_gsm("Fenêtre, garçon, cœur, « guillemets », l’apostrophe…")
+        == 'Fenetre, garcon, coeur, "guillemets", l\'apostrophe...'
+    )
     assert to_gsm("é è à ù É Ç") == "é è à ù É Ç"  # these are GSM-7
     assert to_gsm("n° 3 🙂") == "no 3 ?"
 

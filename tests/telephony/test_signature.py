@@ -50,7 +50,10 @@ async def test_forged_signature_is_refused_and_nothing_stored(twilio: TwilioSimu
     response = await twilio.post("/twilio/sms", params, signature=forged)
     assert response.status_code == 403
     assert "<Message>" not in response.text
-    assert response.json() == {"code": "invalid_twilio_signature", "message": "Requête refusée : signature Twilio absente ou invalide."}
+    assert response.json() == {
+        "code": "invalid_twilio_signature",
+        "message": "Requête refusée : signature Twilio absente ou invalide.",
+    }
     assert await stored_sms(session, params["MessageSid"]) == 0
 
 
@@ -72,7 +75,11 @@ async def test_missing_signature_is_refused(twilio: TwilioSimulator, session: As
 
 async def test_signature_over_another_url_is_refused(twilio: TwilioSimulator, session: AsyncSession) -> None:
     params = twilio.sms_params("AIDE")
-    for wrong_url in ("http://testserver/twilio/voice", "https://testserver/twilio/sms", "http://evil.example/twilio/sms"):
+    for wrong_url in (
+        "http://testserver/twilio/voice",
+        "https://testserver/twilio/sms",
+        "http://evil.example/twilio/sms",
+    ):
         response = await twilio.post("/twilio/sms", params, signed_url=wrong_url)
         assert response.status_code == 403, wrong_url
     assert await stored_sms(session, params["MessageSid"]) == 0
@@ -96,9 +103,7 @@ async def test_signature_uses_the_public_url_not_the_request_url(
     params = twilio.sms_params("AIDE")
     ok = await twilio.post("/twilio/sms", params, signed_url="https://primaires.example.org/twilio/sms")
     assert ok.status_code == 200
-    refused = await twilio.post(
-        "/twilio/sms", twilio.sms_params("AIDE"), signed_url="http://testserver/twilio/sms"
-    )
+    refused = await twilio.post("/twilio/sms", twilio.sms_params("AIDE"), signed_url="http://testserver/twilio/sms")
     assert refused.status_code == 403
 
 
@@ -128,11 +133,16 @@ async def test_json_body_is_refused(twilio: TwilioSimulator) -> None:
 async def test_configured_token_replaces_the_test_token(twilio: TwilioSimulator, override_settings) -> None:
     override_settings(twilio_auth_token="jeton-de-production-0123456789")
     assert twilio_auth_token() == "jeton-de-production-0123456789"
-    with_test_token = await twilio.post("/twilio/sms", twilio.sms_params("AIDE"), signature=RequestValidator(
-        TEST_AUTH_TOKEN).compute_signature("http://testserver/twilio/sms", {}))
+    with_test_token = await twilio.post(
+        "/twilio/sms",
+        twilio.sms_params("AIDE"),
+        signature=RequestValidator(TEST_AUTH_TOKEN).compute_signature("http://testserver/twilio/sms", {}),
+    )
     assert with_test_token.status_code == 403
     params = twilio.sms_params("AIDE")
-    signature = RequestValidator("jeton-de-production-0123456789").compute_signature("http://testserver/twilio/sms", params)
+    signature = RequestValidator("jeton-de-production-0123456789").compute_signature(
+        "http://testserver/twilio/sms", params
+    )
     assert (await twilio.post("/twilio/sms", params, signature=signature)).status_code == 200
 
 
@@ -140,8 +150,11 @@ async def test_production_without_token_refuses_everything(twilio: TwilioSimulat
     override_settings(mode=Mode.PRODUCTION, twilio_auth_token="")
     assert twilio_auth_token() is None
     params = twilio.sms_params("AIDE")
-    response = await twilio.post("/twilio/sms", params, signature=RequestValidator(TEST_AUTH_TOKEN).compute_signature(
-        "http://testserver/twilio/sms", params))
+    response = await twilio.post(
+        "/twilio/sms",
+        params,
+        signature=RequestValidator(TEST_AUTH_TOKEN).compute_signature("http://testserver/twilio/sms", params),
+    )
     assert response.status_code == 403
 
 

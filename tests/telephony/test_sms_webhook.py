@@ -20,9 +20,14 @@ async def tablets_labelled(session: AsyncSession, label: str) -> int:
 
 
 async def events_labelled(session: AsyncSession, label: str) -> int:
-    return await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "test.telephony_write", AuditEvent.subjects["label"].astext == label)
-    ) or 0
+    return (
+        await session.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.kind == "test.telephony_write", AuditEvent.subjects["label"].astext == label)
+        )
+        or 0
+    )
 
 
 async def test_a_command_is_dispatched_case_and_accent_insensitively(twilio: TwilioSimulator, sms_command) -> None:
@@ -61,7 +66,12 @@ async def test_aide_lists_registered_commands_and_details_one(twilio: TwilioSimu
     async def dynamic_help(session: AsyncSession, sms: SmsContext) -> str:
         return "ZZB <code> : ordre du bulletin 1. Laurent 2. Garnier"
 
-    sms_command("ZZA", noop, summary="ZZA <code> <PIN> : ouvrir", help="ZZA <code> <PIN> : ouvre le bureau. Ex : ZZA 1000190 123456")
+    sms_command(
+        "ZZA",
+        noop,
+        summary="ZZA <code> <PIN> : ouvrir",
+        help="ZZA <code> <PIN> : ouvre le bureau. Ex : ZZA 1000190 123456",
+    )
     sms_command("ZZB", noop, summary=dynamic_help)
     listing = await twilio.sms("aide")
     assert listing.text.startswith("Commandes")
@@ -187,7 +197,9 @@ async def test_after_rollback_keeps_what_must_survive_a_refusal(
     assert await events_labelled(session, "tentative-" + sid) == 1
 
 
-async def test_the_pin_is_masked_in_the_stored_body(twilio: TwilioSimulator, sms_command, session: AsyncSession) -> None:
+async def test_the_pin_is_masked_in_the_stored_body(
+    twilio: TwilioSimulator, sms_command, session: AsyncSession
+) -> None:
     async def noop(session: AsyncSession, sms: SmsContext) -> str:
         return "ok"
 

@@ -47,6 +47,7 @@ class ResultsNight:
         if digits == "999999":
             raise TooManyAttempts("Trop de codes confidentiels erronés : ce bureau est bloqué 15 minutes.")
         if digits != "123456":
+
             async def note_failure(session: AsyncSession) -> None:
                 self.pin_failures += 1
                 await audited_write(session, f"pin-{call.call_sid}-{self.pin_failures}")
@@ -58,7 +59,9 @@ class ResultsNight:
     async def figures(self, session: AsyncSession, call: VoiceContext) -> list[DigitsField]:
         assert call.answers["station"] == "1000190"  # the ballot depends on the station
         fields = [
-            DigitsField("emargements", "Tapez le nombre d'émargements.", label="émargements", max_digits=5, number=True),
+            DigitsField(
+                "emargements", "Tapez le nombre d'émargements.", label="émargements", max_digits=5, number=True
+            ),
             DigitsField("blancs", "Tapez le nombre de bulletins blancs.", label="blancs", max_digits=5, number=True),
             DigitsField("nuls", "Tapez le nombre de bulletins nuls.", label="nuls", max_digits=5, number=True),
         ]
@@ -66,7 +69,11 @@ class ResultsNight:
             DigitsField(f"voix_{index}", f"Tapez le nombre de voix de {name}.", label=name, max_digits=5, number=True)
             for index, name in enumerate(CANDIDATES, 1)
         ]
-        fields.append(DigitsField("euros", "Tapez le montant collecté, en euros.", label="euros collectés", max_digits=6, number=True))
+        fields.append(
+            DigitsField(
+                "euros", "Tapez le montant collecté, en euros.", label="euros collectés", max_digits=6, number=True
+            )
+        )
         return fields
 
     async def finish(self, session: AsyncSession, call: VoiceContext) -> str:
@@ -87,8 +94,22 @@ class ResultsNight:
             menu_label="transmettre les résultats",
             greeting="Serveur vocal des résultats.",
             fields=(
-                DigitsField("station", "Tapez le code du bureau de vote.", label="bureau", min_digits=4, max_digits=8, validate=self.check_station),
-                DigitsField("pin", "Tapez le code confidentiel à 6 chiffres.", min_digits=6, max_digits=6, secret=True, validate=self.check_pin),
+                DigitsField(
+                    "station",
+                    "Tapez le code du bureau de vote.",
+                    label="bureau",
+                    min_digits=4,
+                    max_digits=8,
+                    validate=self.check_station,
+                ),
+                DigitsField(
+                    "pin",
+                    "Tapez le code confidentiel à 6 chiffres.",
+                    min_digits=6,
+                    max_digits=6,
+                    secret=True,
+                    validate=self.check_pin,
+                ),
                 FieldsFrom(self.figures),
             ),
             finish=self.finish,
@@ -114,11 +135,16 @@ async def type_figures(call, figures: list[int]) -> None:  # noqa: ANN001
         await call.press(str(figure))
 
 
-async def test_results_by_phone_end_to_end(twilio: TwilioSimulator, results_night: ResultsNight, session: AsyncSession) -> None:
+async def test_results_by_phone_end_to_end(
+    twilio: TwilioSimulator, results_night: ResultsNight, session: AsyncSession
+) -> None:
     call = await twilio.call(from_number="0690 12 34 56")
     first = call.last
     assert first.response.status_code == 200
-    assert first.says == ["Serveur vocal des résultats.", "Tapez le code du bureau de vote. Terminez par la touche dièse."]
+    assert first.says == [
+        "Serveur vocal des résultats.",
+        "Tapez le code du bureau de vote. Terminez par la touche dièse.",
+    ]
     assert first.attributes["input"] == "dtmf" and first.attributes["actionOnEmptyResult"] == "true"
     assert first.num_digits == 8 and first.action and first.action.endswith("/twilio/voice/step?n=1")
     assert 'language="fr-FR"' in first.response.text
@@ -159,7 +185,16 @@ async def test_results_by_phone_end_to_end(twilio: TwilioSimulator, results_nigh
     assert call.ended
     assert call.last.says == ["Résultats enregistrés. Merci.", "Au revoir."]
     assert results_night.finished == [
-        {"station": "1000190", "pin": True, "emargements": 310, "blancs": 4, "nuls": 2, "voix_1": 200, "voix_2": 100, "euros": 640}
+        {
+            "station": "1000190",
+            "pin": True,
+            "emargements": 310,
+            "blancs": 4,
+            "nuls": 2,
+            "voix_1": 200,
+            "voix_2": 100,
+            "euros": 640,
+        }
     ]
     assert await tablets_labelled(session, f"resultats-{call.call_sid}") == 1
 
@@ -190,7 +225,9 @@ async def test_a_redelivered_step_is_not_validated_twice(twilio: TwilioSimulator
     assert results_night.validated == ["1000190"]
 
 
-async def test_silence_twice_ends_the_call_politely(twilio: TwilioSimulator, results_night: ResultsNight, session: AsyncSession) -> None:
+async def test_silence_twice_ends_the_call_politely(
+    twilio: TwilioSimulator, results_night: ResultsNight, session: AsyncSession
+) -> None:
     call = await twilio.call()
     await call.silence()
     assert not call.ended
@@ -228,18 +265,30 @@ async def test_an_incoherent_report_is_said_and_the_figures_reentered(
         await call.press("1")
         if attempt < 2:
             assert call.last.says[0] == "Incohérence : 306 bulletins pour 10 émargements."
-            assert call.last.says[1:] == ["Reprenons la saisie.", "Tapez le nombre d'émargements. Terminez par la touche dièse."]
+            assert call.last.says[1:] == [
+                "Reprenons la saisie.",
+                "Tapez le nombre d'émargements. Terminez par la touche dièse.",
+            ]
     assert call.ended and call.last.says[0].startswith("Incohérence")
     assert results_night.finished == []
     assert await tablets_labelled(session, f"resultats-{call.call_sid}") == 0
 
 
-async def test_a_crash_in_the_final_handler_changes_nothing(twilio: TwilioSimulator, voice_flow, session: AsyncSession) -> None:  # noqa: ANN001
+async def test_a_crash_in_the_final_handler_changes_nothing(
+    twilio: TwilioSimulator, voice_flow, session: AsyncSession
+) -> None:  # noqa: ANN001
     async def crash(session: AsyncSession, call: VoiceContext) -> str:
         await audited_write(session, f"crash-{call.call_sid}")
         raise RuntimeError("bug")
 
-    voice_flow(VoiceFlow(name="crash", greeting="Bonjour.", fields=(DigitsField("code", "Tapez 1 chiffre.", max_digits=1),), finish=crash))
+    voice_flow(
+        VoiceFlow(
+            name="crash",
+            greeting="Bonjour.",
+            fields=(DigitsField("code", "Tapez 1 chiffre.", max_digits=1),),
+            finish=crash,
+        )
+    )
     call = await twilio.call()
     await call.press("5")
     assert "Vous avez saisi : code : 5." in call.said
@@ -255,7 +304,14 @@ async def test_end_call_from_a_validator(twilio: TwilioSimulator, voice_flow) ->
     async def finish(session: AsyncSession, call: VoiceContext) -> str:
         return "ok"
 
-    voice_flow(VoiceFlow(name="ferme", greeting="Bonjour.", fields=(DigitsField("code", "Code.", max_digits=4, min_digits=4, validate=closed),), finish=finish))
+    voice_flow(
+        VoiceFlow(
+            name="ferme",
+            greeting="Bonjour.",
+            fields=(DigitsField("code", "Code.", max_digits=4, min_digits=4, validate=closed),),
+            finish=finish,
+        )
+    )
     call = await twilio.call()
     await call.press("1234")
     assert call.ended and call.last.says[0].startswith("Ce bureau a déjà été validé")
@@ -265,7 +321,15 @@ async def test_a_flow_without_confirmation_finishes_after_the_last_field(twilio:
     async def finish(session: AsyncSession, call: VoiceContext) -> str:
         return f"Vous avez tapé {call.answers['n']}."
 
-    voice_flow(VoiceFlow(name="direct", greeting="Bonjour.", fields=(DigitsField("n", "Un chiffre.", max_digits=1, number=True),), finish=finish, confirm=False))
+    voice_flow(
+        VoiceFlow(
+            name="direct",
+            greeting="Bonjour.",
+            fields=(DigitsField("n", "Un chiffre.", max_digits=1, number=True),),
+            finish=finish,
+            confirm=False,
+        )
+    )
     call = await twilio.call()
     await call.press("7")
     assert call.ended and call.last.says == ["Vous avez tapé 7.", "Au revoir."]
@@ -275,7 +339,15 @@ async def test_several_flows_get_a_menu(twilio: TwilioSimulator, voice_flow, res
     async def finish(session: AsyncSession, call: VoiceContext) -> str:
         return "ok"
 
-    voice_flow(VoiceFlow(name="ouverture", menu_label="signaler l'ouverture", greeting="Ouverture du bureau.", fields=(DigitsField("code", "Code.", max_digits=4, min_digits=4),), finish=finish))
+    voice_flow(
+        VoiceFlow(
+            name="ouverture",
+            menu_label="signaler l'ouverture",
+            greeting="Ouverture du bureau.",
+            fields=(DigitsField("code", "Code.", max_digits=4, min_digits=4),),
+            finish=finish,
+        )
+    )
     call = await twilio.call()
     assert "Pour transmettre les résultats, tapez 1. Pour signaler l'ouverture, tapez 2." in call.said
     await call.press("9")
@@ -302,7 +374,9 @@ KEYS = st.one_of(
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(presses=st.lists(st.one_of(KEYS, st.just("REPLAY")), min_size=1, max_size=25))
-async def test_any_key_sequence_gets_a_well_formed_french_answer(twilio: TwilioSimulator, voice_flow, presses: list[str]) -> None:  # noqa: ANN001
+async def test_any_key_sequence_gets_a_well_formed_french_answer(
+    twilio: TwilioSimulator, voice_flow, presses: list[str]
+) -> None:  # noqa: ANN001
     from services.telephony.voice import voice_flows
 
     if voice_flows.get("resultats") is None:
