@@ -2,7 +2,9 @@
 
 Configure the Twilio phone number with:
 - « A message comes in »: Webhook, HTTP POST, ``<public URL>/twilio/sms``;
-- « A call comes in »: Webhook, HTTP POST, ``<public URL>/twilio/voice``.
+- « A call comes in »: Webhook, HTTP POST, ``<public URL>/twilio/voice``;
+- « Call status changes »: HTTP POST, ``<public URL>/twilio/voice/status`` (optional: marks the
+  calls hung up before the end as abandoned and forgets their secret answers).
 The voice dialogue's next steps are posted to the action URLs the TwiML names
 (``/twilio/voice/step?n=<step>``), signed by Twilio like the first request.
 """
@@ -14,6 +16,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 from starlette.datastructures import FormData
+from twilio.twiml.voice_response import VoiceResponse
 
 from services.db import DbSession
 from services.telephony import service
@@ -62,6 +65,15 @@ async def call_step(request: Request, session: DbSession, _signed: TwilioWebhook
     if step is None or step == 0:
         return twiml_response(voice_goodbye(INCOMPLETE_CALL))
     return await _voice_turn(request, session, step=step)
+
+
+@router.post("/voice/status", summary="Webhook Twilio : fin d'un appel", response_class=Response)
+async def call_status(request: Request, session: DbSession, _signed: TwilioWebhook) -> Response:
+    form: FormData = request.state.twilio_params
+    call_sid = _param(form, "CallSid")
+    if call_sid:
+        await service.voice_call_ended(session, call_sid=call_sid, twilio_status=_param(form, "CallStatus"))
+    return twiml_response(str(VoiceResponse()))
 
 
 async def _voice_turn(request: Request, session: DbSession, *, step: int) -> Response:

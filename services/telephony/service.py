@@ -200,6 +200,31 @@ async def voice_call_turn(
     return twiml
 
 
+# Twilio's final call statuses (https://www.twilio.com/docs/voice/api/call-resource#call-status-values).
+FINAL_CALL_STATUSES = frozenset({"completed", "busy", "failed", "no-answer", "canceled"})
+
+
+async def voice_call_ended(session: AsyncSession, *, call_sid: str, twilio_status: str) -> None:
+    """Twilio's status callback: a call still in progress on our side was hung up mid-dialogue.
+    It becomes « abandoned » and its secret answers (the PIN) are forgotten."""
+    if twilio_status not in FINAL_CALL_STATUSES:
+        return
+    call = await session.scalar(
+        select(VoiceCall)
+        .where(VoiceCall.call_sid == clean_text(call_sid, 64))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if call is None or call.status != "in_progress":
+        return
+    secret = set(call.state.get("secret", []))
+    answers = {key: value for key, value in call.state.get("answers", {}).items() if key not in secret}
+    call.state = {**call.state, "answers": answers, "phase": "done"}
+    call.status = "abandoned"
+    call.updated_at = utcnow()
+    logger.info("Appel %s raccroché avant la fin (%s)", call.call_sid, twilio_status)
+
+
 # --- Retention -------------------------------------------------------------------------------------
 
 

@@ -88,7 +88,7 @@ async def test_signature_over_another_url_is_refused(twilio: TwilioSimulator, se
 async def test_voice_webhooks_refuse_forged_signatures(twilio: TwilioSimulator, session: AsyncSession) -> None:
     call_sid = new_sid("CA")
     params = {"CallSid": call_sid, "From": "+33612345678", "To": "+33757000000"}
-    for path in ("/twilio/voice", "/twilio/voice/step?n=1"):
+    for path in ("/twilio/voice", "/twilio/voice/step?n=1", "/twilio/voice/status"):
         response = await twilio.post(path, params, signature="AAAAforged=")
         assert response.status_code == 403, path
         assert "<Say" not in response.text
@@ -163,7 +163,7 @@ def test_every_twilio_route_is_guarded_by_the_signature_rule(app) -> None:  # no
     from services.telephony.signature import TwilioSigned
 
     twilio_routes = [(path, route) for path, route in iter_api_routes(app) if path.startswith("/twilio/")]
-    assert {path for path, _ in twilio_routes} == {"/twilio/sms", "/twilio/voice", "/twilio/voice/step"}
+    assert {path for path, _ in twilio_routes} == {"/twilio/sms", "/twilio/voice", "/twilio/voice/step", "/twilio/voice/status"}
     for path, route in twilio_routes:
         rules = access_rules(route)
         assert len(rules) == 1 and isinstance(rules[0], TwilioSigned), path

@@ -237,6 +237,23 @@ async def test_silence_twice_ends_the_call_politely(
     assert stored is not None and stored.status == "abandoned"
 
 
+async def test_a_hang_up_mid_call_is_recorded_and_the_pin_forgotten(
+    twilio: TwilioSimulator, results_night: ResultsNight, session: AsyncSession
+) -> None:
+    call = await twilio.call()
+    await call.press("1000190")
+    await call.press("123456")
+    stored = await session.get(VoiceCall, call.call_sid)
+    assert stored is not None and "pin" in stored.state["answers"]
+    ringing = await twilio.post("/twilio/voice/status", call._params(CallStatus="ringing"))
+    assert ringing.status_code == 200
+    hung_up = await twilio.post("/twilio/voice/status", call._params(CallStatus="completed"))
+    assert hung_up.status_code == 200
+    await session.refresh(stored)
+    assert stored.status == "abandoned" and "pin" not in stored.state["answers"]
+    assert stored.state["answers"]["station"] == "1000190"
+
+
 async def test_three_wrong_entries_end_the_call(twilio: TwilioSimulator, results_night: ResultsNight) -> None:
     call = await twilio.call()
     for _ in range(2):
