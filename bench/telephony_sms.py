@@ -26,6 +26,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -233,14 +234,14 @@ def start_server(kind: str, port: int, database_url: str) -> subprocess.Popen:
     return process
 
 
-def prepare_database() -> tuple[str, object | None]:
+def prepare_database() -> tuple[str, object | None, Path | None]:
     import asyncpg
 
     from services import embedded_pg
     from services.migrations import runner
 
     given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
-    server = None
+    server = folder = None
     if given:
         plain = given.replace("postgresql+asyncpg://", "postgresql://")
 
@@ -254,7 +255,8 @@ def prepare_database() -> tuple[str, object | None]:
         base, _, query = plain.partition("?")
         url = base.rsplit("/", 1)[0] + "/primaires_bench_telephony" + (f"?{query}" if query else "")
     else:
-        url, server = embedded_pg.start(Path(tempfile.mkdtemp(prefix="bench-telephony-")), database="primaires_bench")
+        folder = Path(tempfile.mkdtemp(prefix="bench-telephony-"))
+        url, server = embedded_pg.start(folder, database="primaires_bench")
     runner.upgrade(url)
 
     async def floor_table() -> None:
@@ -266,7 +268,7 @@ def prepare_database() -> tuple[str, object | None]:
         await connection.close()
 
     asyncio.run(floor_table())
-    return url, server
+    return url, server, folder
 
 
 async def count_rows(url: str) -> tuple[int, int]:
@@ -297,7 +299,7 @@ def main() -> None:
 
     from services import embedded_pg
 
-    url, server = prepare_database()
+    url, server, folder = prepare_database()
     gateway_port, floor_port = free_port(), free_port()
     processes = []
     try:
@@ -330,6 +332,8 @@ def main() -> None:
             process.wait(timeout=20)
         if server is not None:
             embedded_pg.stop(server)
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
     if stored_gateway != total or stored_floor != total:
         raise SystemExit(
             f"Lignes enregistrées inattendues : passerelle {stored_gateway}, plancher {stored_floor}, attendu {total}."
