@@ -6,8 +6,10 @@ or accents (« aide », « Aïde » and « AIDE » are the same command). A comm
 exact keyword (« OUV », with aliases) or a family matched by a regular expression on the
 folded keyword (« T1 », « T2 »: ``pattern=r"T(?P<round>[0-9]{1,2})"``).
 
-The gateway owns two answers itself: AIDE (assembled from the registered commands' help)
-and the reply to an unknown keyword (the list of commands). See `docs/telephony.md` for how
+The gateway owns two answers itself: AIDE (also « HELP », « ? »; assembled from the registered
+commands' help) and the reply to an unknown keyword (the list of commands). A keyword glued to
+what follows (« PART1234566 », « OKAB12 ») is a pattern command: ``pattern=r"PART[0-9]*"``, and
+the handler parses ``sms.text`` with its own grammar. See `docs/telephony.md` for how
 a package registers a command.
 """
 
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -268,6 +270,9 @@ class SmsCommandRegistry:
 
     async def dispatch(self, session: AsyncSession, context: SmsContext, resolution: Resolution) -> Reply:
         """The reply to one message. Never raises: every outcome is a French reply."""
+        words = split_words(context.text)
+        if words and set(words[0]) <= set("?¿"):  # « ? » alone asks for help too
+            return Reply(await self._help(session, replace(context, args=tuple(words[1:]))), "help")
         if not resolution.keyword:
             if split_words(context.text):  # only punctuation or symbols
                 return Reply(self._unknown(context.text.strip()), "unknown")

@@ -82,6 +82,19 @@ async def test_aide_lists_registered_commands_and_details_one(twilio: TwilioSimu
     assert detail.text == "ZZA <code> <PIN> : ouvre le bureau. Ex : ZZA 1000190 123456"
     unknown = await twilio.sms("AIDE XYZ")
     assert "Commande inconnue" in unknown.text
+    assert (await twilio.sms("?")).text == listing.text
+    assert (await twilio.sms("? zza")).text == detail.text
+
+
+async def test_glued_keywords_are_pattern_commands_parsing_the_whole_text(twilio: TwilioSimulator, sms_command) -> None:
+    async def turnout(session: AsyncSession, sms: SmsContext) -> str:
+        digits = "".join(char for char in sms.text if char.isdigit())
+        return f"Participation : {digits}"
+
+    sms_command("PART", turnout, pattern=r"PART(?:ICIPATION)?[0-9]*", summary="PART <code> <PIN> <heure> <votants>")
+    assert (await twilio.sms("PART1234566 482913")).text == "Participation : 1234566482913"
+    assert (await twilio.sms("participation 12")).text == "Participation : 12"
+    assert (await twilio.sms("Part: 7")).text == "Participation : 7"
 
 
 async def test_aide_falls_back_to_keywords_when_summaries_are_too_long(twilio: TwilioSimulator, sms_command) -> None:
@@ -105,7 +118,7 @@ async def test_unknown_and_empty_messages_get_a_french_listing(twilio: TwilioSim
     assert "ZZC" in unknown.text and "AIDE" in unknown.text
     empty = await twilio.sms("   ")
     assert empty.text.startswith("Message vide.")
-    symbols = await twilio.sms("?!")
+    symbols = await twilio.sms("!!")
     assert "Commande inconnue" in symbols.text
 
 
