@@ -36,18 +36,11 @@ CONTENT_SECURITY_POLICY = (
 def _error_response(request: Request, status: int, code: str, message: str, detail: dict | None = None) -> Response:
     path = request.url.path
     if path.startswith("/twilio/"):
-        from twilio.twiml.messaging_response import MessagingResponse
-        from twilio.twiml.voice_response import VoiceResponse
+        # Twilio gets TwiML: a French <Message> or <Say>, status 200 (it shows other statuses to
+        # nobody), except a refused signature or a wrong address, which keep their status.
+        from services.telephony.twiml import error_response
 
-        if path.startswith("/twilio/voice"):
-            voice = VoiceResponse()
-            voice.say(message, language="fr-FR")
-            return Response(str(voice), status_code=200 if status < 500 else status, media_type="application/xml")
-        sms = MessagingResponse()
-        sms.message(message)
-        # Twilio shows non-2xx answers as delivery errors; a refused SMS still gets its French reply,
-        # except a forged signature (403), which gets nothing useful.
-        return Response(str(sms), status_code=status if status == 403 else 200, media_type="application/xml")
+        return error_response(request, status, code, message)
     if not web.wants_html(request):
         body = {"code": code, "message": message}
         if detail:

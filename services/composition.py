@@ -21,6 +21,8 @@ from services.auth.roles import Role
 from services.demo import DemoContext
 from services.elections import api as elections_api
 from services.elections import views as elections_views
+from services.telephony import api as telephony_api
+from services.telephony import views as telephony_views
 from services.territory import api as territory_api
 
 BackgroundJob = Callable[[], Awaitable[None]]
@@ -44,9 +46,14 @@ def load_domains() -> Domains:
             auth_api.router,
             elections_api.router,
             territory_api.router,
+            telephony_api.router,
+            telephony_views.router,
         ]
     )
+    # SMS commands and voice flows register themselves when their module is imported: each domain
+    # package adds `import <package>.sms  # noqa: F401` here (see docs/telephony.md).
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
+    web.add_nav_item("Téléphonie", "/organisation/telephonie", {Role.ORGANISER, Role.AUTHORITY}, order=70)
     web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
     web.add_nav_item("Haute Autorité", "/haute-autorite", {Role.AUTHORITY}, order=10)
     web.add_nav_item("Observation", "/observation", {Role.OBSERVER}, order=10)
@@ -59,6 +66,7 @@ def import_models() -> None:
     import services.auth.models  # noqa: F401
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
+    import services.telephony.models  # noqa: F401
     import services.territory.models  # noqa: F401
 
 

@@ -1,0 +1,114 @@
+"""Twilio's request signature: the access rule of every webhook under ``/twilio/``.
+
+Twilio signs each webhook with the account's auth token: ``X-Twilio-Signature`` is the
+base64 HMAC-SHA1 of the URL Twilio requested followed by the sorted POST parameters. We
+check it with the SDK's own `RequestValidator`, over the CONFIGURED public URL
+(``settings().public_url`` + path + query string): behind a reverse proxy or a load balancer
+``request.url`` is an internal address (http, another host and port) that Twilio never
+signed. A missing or wrong signature is refused with 403 before anything is read or stored.
+
+The auth token is ``PRIMAIRES_TWILIO_AUTH_TOKEN``. In the demo and test modes, when it is not
+set, the fixed `TEST_AUTH_TOKEN` below is used, so that tests, benchmarks and rehearsals can
+sign requests (``RequestValidator(TEST_AUTH_TOKEN).compute_signature(url, params)``). In any
+other mode, no token means every webhook is refused (fail closed) and the error is logged.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+from fastapi import Request
+from twilio.request_validator import RequestValidator
+
+from services.auth.dependencies import Access
+from services.auth.roles import Role
+from services.errors import Forbidden
+from services.settings import Mode, settings
+from services.telephony.phone import mask_phone
+
+logger = logging.getLogger("primaires.telephony")
+
+# Documented test token: demo and test modes only, when PRIMAIRES_TWILIO_AUTH_TOKEN is unset.
+TEST_AUTH_TOKEN = "primaires-jeton-twilio-de-test-0000"
+SIGNATURE_HEADER = "x-twilio-signature"
+FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
+
+
+def twilio_auth_token() -> str | None:
+    """The token webhooks are signed with, or None when none is configured (production)."""
+    current = settings()
+    if current.twilio_auth_token:
+        return current.twilio_auth_token
+    if current.mode in (Mode.DEMO, Mode.TEST):
+        return TEST_AUTH_TOKEN
+    return None
+
+
+@lru_cache(maxsize=4)
+def _validator(token: str) -> RequestValidator:
+    return RequestValidator(token)
+
+
+def public_request_url(request: Request) -> str:
+    """The URL Twilio requested, as it knows it: the public URL, the app's path, the raw query."""
+    path = request.scope.get("path", "")
+    root_path = request.scope.get("root_path", "")
+    if root_path and path.startswith(root_path):
+        path = path[len(root_path) :]
+    query = request.scope.get("query_string", b"").decode("latin-1")
+    return settings().public_url.rstrip("/") + path + (f"?{query}" if query else "")
+
+
+def public_url_for(path: str) -> str:
+    """An absolute public URL for `path` (TwiML action URLs)."""
+    return settings().public_url.rstrip("/") + path
+
+
+def _refuse(reason: str, request: Request, sender: str = "") -> Forbidden:
+    logger.warning(
+        "Webhook Twilio refusé (%s) : %s %s, expéditeur %s",
+        reason,
+        request.method,
+        request.scope.get("path", ""),
+        mask_phone(sender) if sender else "-",
+    )
+    return Forbidden("Requête refusée : signature Twilio absente ou invalide.", code="invalid_twilio_signature")
+
+
+class TwilioSigned(Access):
+    """Access rule of the Twilio webhooks: a valid ``X-Twilio-Signature`` and nothing else.
+
+    Twilio calls anonymously: no account, no cookie, no CSRF token — the signature is the
+    authentication. So `allows_role` admits only the anonymous caller (what the signature
+    then decides), and no role: an organiser's session posting to the webhook is refused
+    like anyone without a valid signature. The validated form parameters are left in
+    ``request.state.twilio_params``.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(public=True, csrf=False)
+
+    def __repr__(self) -> str:
+        return "Access(signature Twilio)"
+
+    def allows_role(self, role: Role | None) -> bool:
+        return role is None
+
+    async def __call__(self, request: Request) -> None:  # type: ignore[override]
+        token = twilio_auth_token()
+        if token is None:
+            logger.error("PRIMAIRES_TWILIO_AUTH_TOKEN n'est pas défini : webhooks Twilio refusés.")
+            raise _refuse("jeton non configuré", request)
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != FORM_CONTENT_TYPE:
+            raise _refuse("corps non formulaire", request)
+        form = await request.form()
+        sender = form.get("From")
+        sender = sender if isinstance(sender, str) else ""
+        if not signature:
+            raise _refuse("signature absente", request, sender)
+        if not _validator(token).validate(public_request_url(request), form, signature):
+            raise _refuse("signature invalide", request, sender)
+        request.state.twilio_params = form
