@@ -73,7 +73,10 @@ class Database:
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = to_async_url(url)
         self.engine: AsyncEngine = create_async_engine(
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, echo=echo
+            # No pre-ping (it costs a round trip per request on the hot path): connections are
+            # recycled every 30 minutes, and a connection broken by a database restart
+            # invalidates the pool on first use, so only in-flight requests fail (and are retried).
+            self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
