@@ -59,6 +59,7 @@ def import_models() -> None:
     import services.auth.models  # noqa: F401
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
+    import services.sponsorship.models  # noqa: F401
     import services.territory.models  # noqa: F401
 
 
