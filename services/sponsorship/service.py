@@ -57,7 +57,7 @@ from services.territory.models import Commune, Department
 CUSTOM_RULE = "personnalisee"
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 MAX_ROSTER_BYTES = 64 * 1024 * 1024
-CHUNK = 5000
+CHUNK = 3000  # rows per INSERT: 9 columns × 3,000 stays under PostgreSQL's 32,767 parameters
 SCAN_SIGNATURES = (
     (b"%PDF-", "application/pdf"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -586,6 +586,11 @@ async def search_officials(session: AsyncSession, election: Election, query: str
     return await _views(session, found)
 
 
+async def official_view(session: AsyncSession, election: Election, official_id: int) -> OfficialView:
+    official = await get_official(session, election, official_id)
+    return (await _views(session, [official]))[0]
+
+
 async def _views(session: AsyncSession, found: list[Official]) -> list[OfficialView]:
     ids = [official.id for official in found]
     mandates: dict[int, list[OfficialMandate]] = defaultdict(list)
@@ -817,7 +822,7 @@ class SponsorshipRow:
     candidate: Candidate
 
 
-async def recent_sponsorships(session: AsyncSession, election: Election, limit: int = 50) -> list[SponsorshipRow]:
+async def recent_sponsorships(session: AsyncSession, election: Election, limit: int = 20) -> list[SponsorshipRow]:
     rows = await session.execute(
         select(Sponsorship, Official, Candidate)
         .join(Official, Official.id == Sponsorship.official_id)
