@@ -44,7 +44,7 @@ async def _pool(session: AsyncSession, election_id: int, category: Category, pop
     )
     if population_over is not None:
         statement = statement.where(OfficialMandate.population > population_over)
-    return [(official_id, department, category) for official_id, department in (await session.execute(statement)).tuples()]
+    return [(official_id, department, category) for official_id, department in (await session.execute(statement)).all()]
 
 
 def _spread_pick(pool: list[Pick], count: int, used: set[int]) -> list[Pick]:

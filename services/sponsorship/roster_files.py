@@ -356,6 +356,21 @@ def normalise_commune(raw: str, department_code: str | None) -> str:
 # --- RNE -----------------------------------------------------------------------------------------------
 
 
+def sniff_kind(data: bytes, filename: str = "") -> RneKind | None:
+    """The kind of an RNE file from its header line alone (None if unknown or unreadable)."""
+    try:
+        text, _encoding = decode(data[:8192])
+    except UnicodeDecodeError:
+        return None
+    first_line = text.lstrip("\ufeff").split("\n", 1)[0].rstrip("\r")
+    try:
+        separator = detect_separator(first_line)
+    except FileError:
+        return None
+    header = next(csv.reader([first_line], delimiter=separator), [])
+    return detect_kind(_map_header(header, RNE_ALIASES), filename)
+
+
 def parse_rne(
     data: bytes,
     *,

@@ -49,6 +49,7 @@ from services.sponsorship.roster_files import (
     ParsedFile,
     parse_party_file,
     parse_rne,
+    sniff_kind,
     strip_accents,
 )
 from services.sponsorship.rules import Category, Geography, Result, RouteResult, RuleSet, SponsorFacts
@@ -179,7 +180,7 @@ async def load_communes(session: AsyncSession) -> dict[str, CommuneRef]:
     rows = await session.execute(
         select(Commune.code, Commune.name, Commune.department_code, Commune.population).where(Commune.kind == "commune")
     )
-    return {code: CommuneRef(name, department, population) for code, name, department, population in rows.tuples()}
+    return {code: CommuneRef(name, department, population) for code, name, department, population in rows.all()}
 
 
 # --- Roster import -----------------------------------------------------------------------------------
@@ -261,7 +262,7 @@ async def _upsert_officials(session: AsyncSession, election_id: int, records: Se
         statement = statement.on_conflict_do_update(
             index_elements=["election_id", "person_key"], set_=updates
         ).returning(Official.id, Official.person_key)
-        for official_id, key in (await session.execute(statement)).tuples():
+        for official_id, key in (await session.execute(statement)).all():
             ids[key] = official_id
     return ids
 
@@ -309,7 +310,9 @@ async def import_rne(
     _check_size(data, MAX_ROSTER_BYTES, "Le fichier RNE")
     await _require_setup(session, election, "importer le Répertoire national des élus")
     departments = set((await session.scalars(select(Department.code))).all())
-    communes = await load_communes(session)
+    # The communes (35,000 rows) are only needed to read a mayors' file.
+    needs_communes = (kind or sniff_kind(data, filename)) in (None, RneKind.MAYORS)
+    communes = await load_communes(session) if needs_communes else {}
     try:
         parsed = await asyncio.to_thread(
             parse_rne, data, departments=departments, communes=communes, kind=kind, filename=filename
@@ -457,7 +460,7 @@ async def _match_elected(session: AsyncSession, election: Election, category: Ca
         .where(OfficialMandate.election_id == election.id, OfficialMandate.category == category.value)
     )
     by_key: dict[str, list[tuple[int, int, str | None, str | None]]] = defaultdict(list)
-    for mandate_id, official_id, key, department, commune in rows.tuples():
+    for mandate_id, official_id, key, department, commune in rows.all():
         by_key[key].append((mandate_id, official_id, department, commune))
     if not by_key:
         raise InvalidInput(
@@ -547,7 +550,7 @@ async def roster_stats(session: AsyncSession, election: Election) -> RosterStats
         .where(OfficialMandate.election_id == election.id)
         .group_by(OfficialMandate.category)
     )
-    by_category = {category: (total, listed) for category, total, listed in rows.tuples()}
+    by_category = {category: (total, listed) for category, total, listed in rows.all()}
     officials, members = (
         await session.execute(
             select(func.count(), func.count().filter(Official.party_member.is_(True))).where(
@@ -831,7 +834,7 @@ async def recent_sponsorships(session: AsyncSession, election: Election, limit: 
         .order_by(Sponsorship.id.desc())
         .limit(limit)
     )
-    return [SponsorshipRow(*row) for row in rows.tuples()]
+    return [SponsorshipRow(*row) for row in rows.all()]
 
 
 # --- Qualification board -----------------------------------------------------------------------------
@@ -912,7 +915,7 @@ async def active_sponsor_facts(session: AsyncSession, election_id: int) -> dict[
     )
     by_candidate: dict[int, list[SponsorFacts]] = defaultdict(list)
     categories = {category.value: category for category in Category}
-    for candidate_id, category, department, population, member in rows.tuples():
+    for candidate_id, category, department, population, member in rows.all():
         by_candidate[candidate_id].append(SponsorFacts(categories[category], department, population, member))
     return by_candidate
 
@@ -1081,7 +1084,7 @@ async def public_sponsors(session: AsyncSession, election: Election, candidate_i
     if candidate_id is not None:
         statement = statement.where(Sponsorship.candidate_id == candidate_id)
     result = []
-    for sponsorship, official, candidate, department_name, commune_name in (await session.execute(statement)).tuples():
+    for sponsorship, official, candidate, department_name, commune_name in (await session.execute(statement)).all():
         result.append(
             PublicSponsor(
                 candidate_id=candidate.id,
@@ -1110,7 +1113,7 @@ async def member_counts(session: AsyncSession, election: Election) -> dict[int, 
         .group_by(Sponsorship.candidate_id, Sponsorship.department_code)
     )
     counts: dict[int, dict[str, int]] = defaultdict(dict)
-    for candidate_id, department, count in rows.tuples():
+    for candidate_id, department, count in rows.all():
         counts[candidate_id][department or "—"] = count
     return dict(counts)
 

@@ -15,6 +15,7 @@ Deterministic: the same seed gives the same files, byte for byte.
 from __future__ import annotations
 
 import csv
+import functools
 import gzip
 import io
 import random
@@ -113,8 +114,9 @@ class Territory:
     cantons: dict[str, list[str]]  # department → canton codes
 
 
+@functools.cache
 def load_territory_files() -> Territory:
-    """The shipped territory reference, read from its files (no database needed)."""
+    """The shipped territory reference, read from its files (no database needed; read once)."""
     with (TERRITORY_DATA / "departements.csv").open(encoding="utf-8", newline="") as handle:
         departments = {r["code"]: (r["name"], r["zone"], r["region_code"] or None) for r in csv.DictReader(handle)}
     with (TERRITORY_DATA / "regions.csv").open(encoding="utf-8", newline="") as handle:
