@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import re
 import unicodedata
@@ -104,7 +105,10 @@ class ParsedFile:
 # --- Names and keys ----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=65536)
 def strip_accents(text: str) -> str:
+    if text.isascii():
+        return text
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 

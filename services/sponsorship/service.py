@@ -18,7 +18,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, delete, distinct, func, or_, select, update
+from sqlalchemy import ARRAY, Integer, and_, any_, bindparam, delete, distinct, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,7 +58,7 @@ from services.territory.models import Commune, Department
 CUSTOM_RULE = "personnalisee"
 MAX_SCAN_BYTES = 10 * 1024 * 1024
 MAX_ROSTER_BYTES = 64 * 1024 * 1024
-CHUNK = 3000  # rows per INSERT: 9 columns × 3,000 stays under PostgreSQL's 32,767 parameters
+CHUNK = 5000  # rows per executemany call (SQLAlchemy pages them under PostgreSQL's parameter limit)
 SCAN_SIGNATURES = (
     (b"%PDF-", "application/pdf"),
     (b"\xff\xd8\xff", "image/jpeg"),
@@ -231,38 +231,48 @@ def _check_size(data: bytes, limit: int, what: str) -> None:
         raise InvalidInput(f"{what} dépasse la taille maximale ({limit // (1024 * 1024)} Mo).", code="file_too_large")
 
 
+OFFICIAL = Official.__table__
+MANDATE = OfficialMandate.__table__
+
+
+def any_of_ids(column: Any, ids: Sequence[int]) -> Any:
+    """`column = ANY(:ids)` with ONE array parameter (an IN list would hit PostgreSQL's parameter limit)."""
+    return column == any_(literal(list(ids), ARRAY(Integer)))
+
+
 async def _upsert_officials(session: AsyncSession, election_id: int, records: Sequence[OfficialRecord], *, overwrite_names: bool) -> dict[str, int]:
-    """Find or create the officials of `records`; returns person_key → official id."""
-    ids: dict[str, int] = {}
-    for start in range(0, len(records), CHUNK):
-        chunk = records[start : start + CHUNK]
-        statement = insert(Official).values(
-            [
-                {
-                    "election_id": election_id,
-                    "person_key": record.person_key,
-                    "family_name": record.family_name,
-                    "given_name": record.given_name,
-                    "sex": record.sex,
-                    "birth_date": record.birth_date,
-                    "party_member": False,
-                    "member_number": record.member_number,
-                    "search_name": search_text(f"{record.family_name} {record.given_name}"),
-                }
-                for record in chunk
-            ]
-        )
-        excluded = statement.excluded
-        updates: dict[str, Any] = {
-            "member_number": func.coalesce(excluded.member_number, Official.member_number),
-            "sex": func.coalesce(excluded.sex, Official.sex),
+    """Find or create the officials of `records`; returns person_key → official id.
+
+    Core executemany (one compiled statement, rows sent in batches), not one INSERT per row nor a
+    30,000-value statement compiled anew."""
+    rows = [
+        {
+            "election_id": election_id,
+            "person_key": record.person_key,
+            "family_name": record.family_name,
+            "given_name": record.given_name,
+            "sex": record.sex,
+            "birth_date": record.birth_date,
+            "party_member": False,
+            "member_number": record.member_number,
+            "search_name": search_text(f"{record.family_name} {record.given_name}"),
         }
-        if overwrite_names:  # the State's register spells names; the party's files do not override it
-            updates.update(family_name=excluded.family_name, given_name=excluded.given_name, search_name=excluded.search_name)
-        statement = statement.on_conflict_do_update(
-            index_elements=["election_id", "person_key"], set_=updates
-        ).returning(Official.id, Official.person_key)
-        for official_id, key in (await session.execute(statement)).all():
+        for record in records
+    ]
+    statement = insert(OFFICIAL)
+    excluded = statement.excluded
+    updates: dict[str, Any] = {
+        "member_number": func.coalesce(excluded.member_number, OFFICIAL.c.member_number),
+        "sex": func.coalesce(excluded.sex, OFFICIAL.c.sex),
+    }
+    if overwrite_names:  # the State's register spells names; the party's files do not override it
+        updates.update(family_name=excluded.family_name, given_name=excluded.given_name, search_name=excluded.search_name)
+    statement = statement.on_conflict_do_update(index_elements=["election_id", "person_key"], set_=updates).returning(
+        OFFICIAL.c.id, OFFICIAL.c.person_key
+    )
+    ids: dict[str, int] = {}
+    for start in range(0, len(rows), CHUNK):
+        for official_id, key in (await session.execute(statement, rows[start : start + CHUNK])).all():
             ids[key] = official_id
     return ids
 
@@ -325,47 +335,43 @@ async def import_rne(
     category = parsed.kind.category
     source = f"rne:{parsed.kind.value}"
     ids = await _upsert_officials(session, election.id, parsed.records, overwrite_names=True)
-    for start in range(0, len(parsed.records), CHUNK):
-        chunk = parsed.records[start : start + CHUNK]
-        statement = insert(OfficialMandate).values(
-            [
-                {
-                    "official_id": ids[record.person_key],
-                    "election_id": election.id,
-                    "category": category.value,
-                    "source": source,
-                    "department_code": record.department_code,
-                    "commune_code": record.commune_code,
-                    "commune_name": record.commune_name,
-                    "population": record.population,
-                    "party_listed": False,
-                }
-                for record in chunk
-            ]
-        )
-        excluded = statement.excluded
-        await session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["official_id", "category"],
-                set_={
-                    "source": excluded.source,
-                    "department_code": excluded.department_code,
-                    "commune_code": excluded.commune_code,
-                    "commune_name": excluded.commune_name,
-                    "population": excluded.population,
-                },
-            )
-        )
-    # Mandates of this kind that the new file no longer lists are gone (end of mandate).
-    stale = await session.execute(
-        delete(OfficialMandate)
-        .where(
-            OfficialMandate.election_id == election.id,
-            OfficialMandate.source == source,
-            OfficialMandate.official_id.not_in(list(ids.values())),
-        )
-        .execution_options(synchronize_session=False)
+    previous = set(
+        (await session.scalars(select(MANDATE.c.official_id).where(MANDATE.c.election_id == election.id, MANDATE.c.source == source))).all()
     )
+    statement = insert(MANDATE)
+    excluded = statement.excluded
+    statement = statement.on_conflict_do_update(
+        index_elements=["official_id", "category"],
+        set_={
+            "source": excluded.source,
+            "department_code": excluded.department_code,
+            "commune_code": excluded.commune_code,
+            "commune_name": excluded.commune_name,
+            "population": excluded.population,
+        },
+    )
+    rows = [
+        {
+            "official_id": ids[record.person_key],
+            "election_id": election.id,
+            "category": category.value,
+            "source": source,
+            "department_code": record.department_code,
+            "commune_code": record.commune_code,
+            "commune_name": record.commune_name,
+            "population": record.population,
+            "party_listed": False,
+        }
+        for record in parsed.records
+    ]
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(statement, rows[start : start + CHUNK])
+    # Mandates of this kind that the new file no longer lists are over (party flags of the others stay).
+    stale = sorted(previous - set(ids.values()))
+    if stale:
+        await session.execute(
+            delete(MANDATE).where(MANDATE.c.election_id == election.id, MANDATE.c.source == source, any_of_ids(MANDATE.c.official_id, stale))
+        )
     await _refresh_party_membership(session, election.id)
     report = ImportReport(
         source="rne",
@@ -377,7 +383,7 @@ async def import_rne(
         data_lines=parsed.data_lines,
         imported=len(parsed.records),
         errors=parsed.errors,
-        replaced=stale.rowcount or 0,
+        replaced=len(stale),
     )
     session.add(_roster_file_row(election.id, report))
     record(
@@ -469,6 +475,7 @@ async def _match_elected(session: AsyncSession, election: Election, category: Ca
             code="rne_missing",
         )
     matched: dict[int, OfficialRecord] = {}
+    numbers: list[dict[str, Any]] = []
     for record in parsed.records:
         candidates = by_key.get(record.person_key, [])
         if record.department_code:
@@ -489,16 +496,17 @@ async def _match_elected(session: AsyncSession, election: Election, category: Ca
         mandate_id, official_id, _department, _commune = candidates[0]
         matched[mandate_id] = record
         if record.member_number:
-            await session.execute(
-                update(Official).where(Official.id == official_id).values(member_number=record.member_number)
-            )
+            numbers.append({"official": official_id, "number": record.member_number})
     if not matched:
         return 0
+    if numbers:
+        await session.execute(
+            update(OFFICIAL).where(OFFICIAL.c.id == bindparam("official")).values(member_number=bindparam("number")), numbers
+        )
     await session.execute(
-        update(OfficialMandate)
-        .where(OfficialMandate.election_id == election.id, OfficialMandate.category == category.value)
-        .values(party_listed=OfficialMandate.id.in_(list(matched)))
-        .execution_options(synchronize_session=False)
+        update(MANDATE)
+        .where(MANDATE.c.election_id == election.id, MANDATE.c.category == category.value)
+        .values(party_listed=any_of_ids(MANDATE.c.id, list(matched)))
     )
     return len(matched)
 
@@ -507,28 +515,23 @@ async def _store_party_office(session: AsyncSession, election: Election, categor
     if not parsed.records:
         return 0
     ids = await _upsert_officials(session, election.id, parsed.records, overwrite_names=False)
-    await session.execute(
-        delete(OfficialMandate)
-        .where(OfficialMandate.election_id == election.id, OfficialMandate.category == category.value)
-        .execution_options(synchronize_session=False)
-    )
-    for start in range(0, len(parsed.records), CHUNK):
-        chunk = parsed.records[start : start + CHUNK]
-        await session.execute(
-            insert(OfficialMandate).values(
-                [
-                    {
-                        "official_id": ids[record.person_key],
-                        "election_id": election.id,
-                        "category": category.value,
-                        "source": "parti",
-                        "department_code": record.department_code,
-                        "party_listed": True,
-                    }
-                    for record in chunk
-                ]
-            )
-        )
+    await session.execute(delete(MANDATE).where(MANDATE.c.election_id == election.id, MANDATE.c.category == category.value))
+    rows = [
+        {
+            "official_id": ids[record.person_key],
+            "election_id": election.id,
+            "category": category.value,
+            "source": "parti",
+            "department_code": record.department_code,
+            "commune_code": None,
+            "commune_name": None,
+            "population": None,
+            "party_listed": True,
+        }
+        for record in parsed.records
+    ]
+    for start in range(0, len(rows), CHUNK):
+        await session.execute(insert(MANDATE), rows[start : start + CHUNK])
     return len(parsed.records)
 
 
@@ -714,16 +717,19 @@ async def record_sponsorship(
         scan_sha256=sha256,
         status=SponsorshipStatus.ACTIVE.value,
     )
+    if await session.get(FormScan, sha256) is None:
+        session.add(FormScan(sha256=sha256, media_type=media_type, size=len(intake.scan), content=intake.scan))
+    session.add(sponsorship)
     try:
-        async with session.begin_nested():
-            if await session.get(FormScan, sha256) is None:
-                session.add(FormScan(sha256=sha256, media_type=media_type, size=len(intake.scan), content=intake.scan))
-            session.add(sponsorship)
-            await session.flush()
+        await session.flush()
     except IntegrityError:
-        # Another desk recorded this official's form in the same instant: same answer as above.
-        await _refuse_second_sponsorship(session, election, official, candidate)
-        raise Conflict("Ce parrainage vient d'être enregistré par ailleurs : rien n'a été ajouté.", code="second_sponsorship") from None
+        # Another desk recorded this official's form (or this very scan) in the same instant, after
+        # the checks above: the unique indexes refuse it; the caller's transaction rolls back whole.
+        raise Conflict(
+            f"Le parrainage de {official.full_name} vient d'être enregistré par un autre poste : rien n'a été ajouté. "
+            "Rechargez la page pour voir le formulaire déjà enregistré.",
+            code="second_sponsorship",
+        ) from None
     record(
         session,
         events.SponsorshipRecorded(

@@ -71,8 +71,14 @@ class Roster:
     candidates: list[Candidate]
     officials: dict[str, Official]
 
+    def __post_init__(self) -> None:
+        # Plain ids survive a refused request's rollback (which expires the ORM objects).
+        self.official_ids = {name: official.id for name, official in self.officials.items()}
+        self.candidate_ids = [candidate.id for candidate in self.candidates]
+        self.election_id = self.election.id
+
     def id(self, family_name: str) -> int:
-        return self.officials[family_name].id
+        return self.official_ids[family_name]
 
 
 async def make_election(session: AsyncSession, slug: str = "primaire-test-2011") -> tuple[Election, list[Candidate]]:
@@ -113,6 +119,8 @@ async def roster(session: AsyncSession) -> Roster:
     await service.configure(session, ORGANISER, election, preset="primaire-2011", deadline=DEADLINE)
     await import_small_roster(session, election)
     officials = {o.family_name: o for o in await session.scalars(select(Official).where(Official.election_id == election.id))}
+    # Release the test's savepoint: a refused request rolls back its own work, not the fixture's.
+    await session.commit()
     return Roster(election, candidates, officials)
 
 
