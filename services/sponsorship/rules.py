@@ -328,6 +328,7 @@ class SponsorFacts:
     department_code: str | None
     population: int | None = None  # the commune's, for a mayor
     party_member: bool = True
+    count: int = 1  # how many identical sponsorships this stands for (the board aggregates in SQL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -419,9 +420,9 @@ def evaluate_route(
     for sponsor in sponsors:
         if route.admits(sponsor):
             if sponsor.department_code:
-                by_department[sponsor.department_code] += 1
+                by_department[sponsor.department_code] += sponsor.count
             else:
-                without_department += 1
+                without_department += sponsor.count
     admitted = without_department + sum(by_department.values())
     required = route.required(eligible_total)
     cap = route.department_cap(required)

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.elections import service as elections
 from services.elections.models import Candidate, CandidateStatus, Election, Phase, Round
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound
-from services.events import Actor, record
+from services.events import Actor, canonical_json, record
 from services.sponsorship import events, rules
 from services.sponsorship.models import (
     BallotDraw,
@@ -885,44 +885,73 @@ class Board:
         raise NotFound(f"Candidat n° {candidate_id} introuvable pour cette élection.", code="candidate_not_found")
 
 
-async def eligible_totals(session: AsyncSession, election_id: int, rule: RuleSet) -> dict[str, int]:
-    """Each route's eligible total in one pass over the roster (same semantics as rules.eligible_totals)."""
-    columns = []
-    for route in rule.routes():
-        condition = OfficialMandate.category.in_([category.value for category in route.categories])
+# Eligible totals change only when the roster does, and every roster change goes through an import
+# that adds a `RosterFile` row: (election, rule, last import id) identifies them. Sequence values are
+# never reused, so a rolled-back import cannot alias a later state. Per process, bounded.
+_totals_cache: dict[tuple[int, str, int], dict[str, int]] = {}
+TOTALS_CACHE_SIZE = 256
+
+
+async def roster_version(session: AsyncSession, election_id: int) -> int:
+    return await session.scalar(select(func.coalesce(func.max(RosterFile.id), 0)).where(RosterFile.election_id == election_id)) or 0
+
+
+async def eligible_totals(session: AsyncSession, election_id: int, rule: RuleSet, *, cached: bool = True) -> dict[str, int]:
+    """Each route's eligible total (same semantics as `rules.eligible_totals`): one pass over the
+    roster, one row per official with a flag per route, then a count per flag."""
+    key = (election_id, canonical_json(rule.model_dump(mode="json")), await roster_version(session, election_id))
+    if cached and key in _totals_cache:
+        return dict(_totals_cache[key])
+    flags = []
+    for index, route in enumerate(rule.routes()):
+        condition = MANDATE.c.category.in_([category.value for category in route.categories])
         if route.population_over is not None:
             condition = and_(
-                condition,
-                or_(OfficialMandate.category != Category.MAYOR.value, OfficialMandate.population > route.population_over),
+                condition, or_(MANDATE.c.category != Category.MAYOR.value, MANDATE.c.population > route.population_over)
             )
         if route.party_members_only:
-            condition = and_(condition, Official.party_member.is_(True))
-        columns.append(func.count(distinct(OfficialMandate.official_id)).filter(condition).label(route.key))
+            condition = and_(condition, OFFICIAL.c.party_member.is_(True))
+        flags.append(func.bool_or(condition).label(f"r{index}"))
+    per_official = (
+        select(*flags)
+        .select_from(MANDATE.join(OFFICIAL, OFFICIAL.c.id == MANDATE.c.official_id))
+        .where(MANDATE.c.election_id == election_id)
+        .group_by(MANDATE.c.official_id)
+        .subquery()
+    )
     row = (
-        await session.execute(
-            select(*columns)
-            .select_from(OfficialMandate)
-            .join(Official, Official.id == OfficialMandate.official_id)
-            .where(OfficialMandate.election_id == election_id)
-        )
+        await session.execute(select(*(func.count().filter(per_official.c[f"r{i}"]) for i in range(len(flags)))))
     ).one()
-    return {route.key: int(value or 0) for route, value in zip(rule.routes(), row, strict=True)}
+    totals = {route.key: int(value or 0) for route, value in zip(rule.routes(), row, strict=True)}
+    if len(_totals_cache) >= TOTALS_CACHE_SIZE:
+        _totals_cache.clear()
+    _totals_cache[key] = dict(totals)
+    return totals
 
 
-async def active_sponsor_facts(session: AsyncSession, election_id: int) -> dict[int, list[SponsorFacts]]:
+async def active_sponsor_facts(session: AsyncSession, election_id: int, rule: RuleSet) -> dict[int, list[SponsorFacts]]:
+    """The active sponsorships, aggregated in SQL by what the rule can tell apart: candidate, capacity,
+    department, membership and, for each population threshold of the rule, which side of it the
+    commune is on. Each group becomes one `SponsorFacts` with its count."""
+    thresholds = sorted({route.population_over for route in rule.routes() if route.population_over is not None})
+    sides = [(Sponsorship.population > threshold).label(f"over_{i}") for i, threshold in enumerate(thresholds)]
+    keys = [Sponsorship.candidate_id, Sponsorship.category, Sponsorship.department_code, Sponsorship.party_member, *sides]
     rows = await session.execute(
-        select(
-            Sponsorship.candidate_id,
-            Sponsorship.category,
-            Sponsorship.department_code,
-            Sponsorship.population,
-            Sponsorship.party_member,
-        ).where(Sponsorship.election_id == election_id, Sponsorship.status == SponsorshipStatus.ACTIVE.value)
+        select(*keys, func.count())
+        .where(Sponsorship.election_id == election_id, Sponsorship.status == SponsorshipStatus.ACTIVE.value)
+        .group_by(*keys)
     )
     by_candidate: dict[int, list[SponsorFacts]] = defaultdict(list)
     categories = {category.value: category for category in Category}
-    for candidate_id, category, department, population, member in rows.all():
-        by_candidate[candidate_id].append(SponsorFacts(categories[category], department, population, member))
+    for row in rows.all():
+        candidate_id, category, department, member, *over, count = row
+        # A population that stands for the group: just above the highest threshold it exceeds.
+        if any(flag is None for flag in over):
+            population = None
+        else:
+            above = [threshold for threshold, flag in zip(thresholds, over, strict=True) if flag]
+            population = max(above) + 1 if above else 0
+        by_candidate[candidate_id].append(SponsorFacts(categories[category], department, population, member, count))
     return by_candidate
 
 
@@ -935,9 +964,13 @@ async def qualification_board(session: AsyncSession, election: Election) -> Boar
         return Board(election, None, None, {}, [], geography)
     rule = ruleset_of(current)
     totals = await eligible_totals(session, election.id, rule)
-    sponsors = await active_sponsor_facts(session, election.id)
+    sponsors = await active_sponsor_facts(session, election.id, rule)
     entries = [
-        CandidateBoard(candidate, rules.evaluate(rule, sponsors.get(candidate.id, ()), totals, geography), len(sponsors.get(candidate.id, ())))
+        CandidateBoard(
+            candidate,
+            rules.evaluate(rule, sponsors.get(candidate.id, ()), totals, geography),
+            sum(facts.count for facts in sponsors.get(candidate.id, ())),
+        )
         for candidate in candidates
     ]
     return Board(election, current, rule, totals, entries, geography, (clock.perf_counter() - started) * 1000)

@@ -372,3 +372,45 @@ async def test_rules_are_frozen_once_polls_open(session: AsyncSession, roster: R
         await service.configure(session, ORGANISER, roster.election, preset="presidentielle")
     with pytest.raises(AppError, match="enregistrer un parrainage"):
         await record(session, roster, "DEPUTE-A", Category.PARLIAMENTARIAN)
+
+
+async def test_aggregated_tally_gives_the_same_board_as_row_by_row(session: AsyncSession) -> None:
+    """The board aggregates sponsorships in SQL; the result must equal a row-by-row evaluation."""
+    election, candidates = await make_election(session, "agregat")
+    roster = synthetic.generate_roster(5, mayor_min_population=5_000, scale=0.1, national_council=60, members=300)
+    for kind, officials in roster.rne.items():
+        await service.import_rne(session, ORGANISER, election, synthetic.rne_file_bytes(officials, kind), f"{kind.value}.csv")
+    for category, officials in roster.party.items():
+        await service.import_party_file(session, ORGANISER, election, category, synthetic.party_file_bytes(officials, category), f"{category.value}.csv")
+    mandates = (
+        await session.execute(
+            select(OfficialMandate.official_id, OfficialMandate.category, OfficialMandate.department_code, OfficialMandate.population, Official.party_member)
+            .join(Official, Official.id == OfficialMandate.official_id)
+            .where(OfficialMandate.election_id == election.id)
+            .order_by(OfficialMandate.official_id, OfficialMandate.category)
+        )
+    ).all()
+    by_official = {}
+    for row in mandates:
+        by_official.setdefault(row[0], row)
+    raw: dict[int, list[rules.SponsorFacts]] = {c.id: [] for c in candidates}
+    for index, (official_id, category, department, population, member) in enumerate(sorted(by_official.values())):
+        candidate = candidates[index % 3]
+        session.add(FormScan(sha256=f"{index:064d}", media_type="application/pdf", size=5, content=b"%PDF-"))
+        session.add(
+            Sponsorship(
+                election_id=election.id, candidate_id=candidate.id, official_id=official_id, category=category,
+                department_code=department, population=population, party_member=member, received_on=date(2011, 7, 1),
+                scan_sha256=f"{index:064d}",
+            )
+        )  # fmt: skip
+        raw[candidate.id].append(rules.SponsorFacts(Category(category), department, population, member))
+    await session.flush()
+    geography = await service.load_geography(session)
+    for rule in PRESETS.values():
+        totals = await service.eligible_totals(session, election.id, rule)
+        tallied = await service.active_sponsor_facts(session, election.id, rule)
+        assert sum(f.count for facts in tallied.values() for f in facts) == len(by_official)
+        assert sum(len(facts) for facts in tallied.values()) < len(by_official)  # it did aggregate
+        for candidate in candidates:
+            assert rules.evaluate(rule, tallied[candidate.id], totals, geography) == rules.evaluate(rule, raw[candidate.id], totals, geography)
