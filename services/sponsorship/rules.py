@@ -32,7 +32,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -406,15 +406,16 @@ class GroupResult:
 Result = RouteResult | GroupResult
 
 
-def evaluate_route(
-    route: Route, sponsors: Sequence[SponsorFacts], eligible_total: int, geography: Geography
-) -> RouteResult:
-    """One route against one candidate's valid sponsorships.
+@dataclass(frozen=True)
+class RouteTally:
+    """What a route retains of one candidate's sponsorships: admitted sponsors per department, and
+    those without a department. The database can compute it (the board does, in one query)."""
 
-    Input: the candidate's active sponsorships (declared capacity, department, population,
-    membership), the route's eligible total, the department → region maps.
-    Output: counts against the threshold and the spread, and what is missing, in French.
-    """
+    by_department: Mapping[str, int]
+    without_department: int = 0
+
+
+def tally_route(route: Route, sponsors: Iterable[SponsorFacts]) -> RouteTally:
     by_department: Counter[str] = Counter()
     without_department = 0
     for sponsor in sponsors:
@@ -423,6 +424,14 @@ def evaluate_route(
                 by_department[sponsor.department_code] += sponsor.count
             else:
                 without_department += sponsor.count
+    return RouteTally(by_department, without_department)
+
+
+def judge_route(route: Route, tally: RouteTally, eligible_total: int, geography: Geography) -> RouteResult:
+    """One route's verdict from its tally: counts against the threshold (after the one-department
+    cap) and the spread, and what is missing, in French."""
+    by_department = {code: count for code, count in tally.by_department.items() if count > 0}
+    without_department = tally.without_department
     admitted = without_department + sum(by_department.values())
     required = route.required(eligible_total)
     cap = route.department_cap(required)
@@ -471,12 +480,22 @@ def evaluate_route(
     )
 
 
-def _evaluate(
-    node: Route | AnyOf | AllOf, sponsors: Sequence[SponsorFacts], totals: Mapping[str, int], geography: Geography
-) -> Result:
+def evaluate_route(
+    route: Route, sponsors: Sequence[SponsorFacts], eligible_total: int, geography: Geography
+) -> RouteResult:
+    """One route against one candidate's valid sponsorships.
+
+    Input: the candidate's active sponsorships (declared capacity, department, population,
+    membership), the route's eligible total, the department → region maps.
+    Output: counts against the threshold and the spread, and what is missing, in French.
+    """
+    return judge_route(route, tally_route(route, sponsors), eligible_total, geography)
+
+
+def _judge(node: Route | AnyOf | AllOf, judge: Callable[[Route], RouteResult]) -> Result:
     if isinstance(node, Route):
-        return evaluate_route(node, sponsors, totals.get(node.key, 0), geography)
-    children = tuple(_evaluate(child, sponsors, totals, geography) for child in node.rules)
+        return judge(node)
+    children = tuple(_judge(child, judge) for child in node.rules)
     if isinstance(node, AnyOf):
         met = any(child.met for child in children)
         missing = () if met else ("aucune des voies n'est remplie",)
@@ -490,17 +509,15 @@ def evaluate(
     rule: RuleSet, sponsors: Sequence[SponsorFacts], totals: Mapping[str, int], geography: Geography
 ) -> Result:
     """A candidate's qualification under `rule`: the result tree, `met` at the root."""
-    return _evaluate(rule.root, sponsors, totals, geography)
+    return _judge(rule.root, lambda route: evaluate_route(route, sponsors, totals.get(route.key, 0), geography))
 
 
-def evaluate_all(
-    rule: RuleSet,
-    sponsors_by_candidate: Mapping[int, Sequence[SponsorFacts]],
-    candidate_ids: Iterable[int],
-    totals: Mapping[str, int],
-    geography: Geography,
-) -> dict[int, Result]:
-    return {cid: evaluate(rule, sponsors_by_candidate.get(cid, ()), totals, geography) for cid in candidate_ids}
+def evaluate_tallies(
+    rule: RuleSet, tallies: Mapping[str, RouteTally], totals: Mapping[str, int], geography: Geography
+) -> Result:
+    """The same verdict from per-route tallies (route key → tally) computed elsewhere."""
+    empty = RouteTally({}, 0)
+    return _judge(rule.root, lambda route: judge_route(route, tallies.get(route.key, empty), totals.get(route.key, 0), geography))
 
 
 def route_results(result: Result) -> list[RouteResult]:

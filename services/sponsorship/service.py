@@ -896,22 +896,27 @@ async def roster_version(session: AsyncSession, election_id: int) -> int:
     return await session.scalar(select(func.coalesce(func.max(RosterFile.id), 0)).where(RosterFile.election_id == election_id)) or 0
 
 
+def admits_sql(route: rules.Route, category: Any, population: Any, member: Any) -> Any:
+    """`Route.admits` as a SQL condition over (capacity, population, membership) columns; the tests
+    check that both give the same totals and verdicts."""
+    condition = category.in_([c.value for c in route.categories])
+    if route.population_over is not None:
+        condition = and_(condition, or_(category != Category.MAYOR.value, population > route.population_over))
+    if route.party_members_only:
+        condition = and_(condition, member.is_(True))
+    return condition
+
+
 async def eligible_totals(session: AsyncSession, election_id: int, rule: RuleSet, *, cached: bool = True) -> dict[str, int]:
     """Each route's eligible total (same semantics as `rules.eligible_totals`): one pass over the
     roster, one row per official with a flag per route, then a count per flag."""
     key = (election_id, canonical_json(rule.model_dump(mode="json")), await roster_version(session, election_id))
     if cached and key in _totals_cache:
         return dict(_totals_cache[key])
-    flags = []
-    for index, route in enumerate(rule.routes()):
-        condition = MANDATE.c.category.in_([category.value for category in route.categories])
-        if route.population_over is not None:
-            condition = and_(
-                condition, or_(MANDATE.c.category != Category.MAYOR.value, MANDATE.c.population > route.population_over)
-            )
-        if route.party_members_only:
-            condition = and_(condition, OFFICIAL.c.party_member.is_(True))
-        flags.append(func.bool_or(condition).label(f"r{index}"))
+    flags = [
+        func.bool_or(admits_sql(route, MANDATE.c.category, MANDATE.c.population, OFFICIAL.c.party_member)).label(f"r{index}")
+        for index, route in enumerate(rule.routes())
+    ]
     per_official = (
         select(*flags)
         .select_from(MANDATE.join(OFFICIAL, OFFICIAL.c.id == MANDATE.c.official_id))
@@ -929,30 +934,45 @@ async def eligible_totals(session: AsyncSession, election_id: int, rule: RuleSet
     return totals
 
 
-async def active_sponsor_facts(session: AsyncSession, election_id: int, rule: RuleSet) -> dict[int, list[SponsorFacts]]:
-    """The active sponsorships, aggregated in SQL by what the rule can tell apart: candidate, capacity,
-    department, membership and, for each population threshold of the rule, which side of it the
-    commune is on. Each group becomes one `SponsorFacts` with its count."""
-    thresholds = sorted({route.population_over for route in rule.routes() if route.population_over is not None})
-    sides = [(Sponsorship.population > threshold).label(f"over_{i}") for i, threshold in enumerate(thresholds)]
-    keys = [Sponsorship.candidate_id, Sponsorship.category, Sponsorship.department_code, Sponsorship.party_member, *sides]
+@dataclass
+class Tallies:
+    by_candidate: dict[int, dict[str, rules.RouteTally]]
+    active: dict[int, int]  # active sponsorships per candidate
+
+
+async def route_tallies(session: AsyncSession, election_id: int, rule: RuleSet) -> Tallies:
+    """Every route's tally for every candidate in ONE pass over the active sponsorships: one row per
+    (candidate, department), one count per route (`admits_sql`), so the rows sent to Python are at
+    most candidates × departments whatever the number of sponsorships."""
+    routes = rule.routes()
+    counts = [
+        func.count().filter(admits_sql(route, Sponsorship.category, Sponsorship.population, Sponsorship.party_member)).label(f"r{i}")
+        for i, route in enumerate(routes)
+    ]
     rows = await session.execute(
-        select(*keys, func.count())
+        select(Sponsorship.candidate_id, Sponsorship.department_code, func.count(), *counts)
         .where(Sponsorship.election_id == election_id, Sponsorship.status == SponsorshipStatus.ACTIVE.value)
-        .group_by(*keys)
+        .group_by(Sponsorship.candidate_id, Sponsorship.department_code)
     )
-    by_candidate: dict[int, list[SponsorFacts]] = defaultdict(list)
-    categories = {category.value: category for category in Category}
-    for row in rows.all():
-        candidate_id, category, department, member, *over, count = row
-        # A population that stands for the group: just above the highest threshold it exceeds.
-        if any(flag is None for flag in over):
-            population = None
-        else:
-            above = [threshold for threshold, flag in zip(thresholds, over, strict=True) if flag]
-            population = max(above) + 1 if above else 0
-        by_candidate[candidate_id].append(SponsorFacts(categories[category], department, population, member, count))
-    return by_candidate
+    departments: dict[int, dict[str, dict[str, int]]] = defaultdict(lambda: {route.key: {} for route in routes})
+    without: dict[int, dict[str, int]] = defaultdict(lambda: {route.key: 0 for route in routes})
+    active: dict[int, int] = defaultdict(int)
+    for candidate_id, department, total, *per_route in rows.all():
+        active[candidate_id] += total
+        for route, count in zip(routes, per_route, strict=True):
+            if not count:
+                continue
+            if department:
+                departments[candidate_id][route.key][department] = count
+            else:
+                without[candidate_id][route.key] += count
+    by_candidate = {
+        candidate_id: {key: rules.RouteTally(per_department, without[candidate_id][key]) for key, per_department in per_route.items()}
+        for candidate_id, per_route in departments.items()
+    }
+    for candidate_id in without.keys() - by_candidate.keys():
+        by_candidate[candidate_id] = {key: rules.RouteTally({}, count) for key, count in without[candidate_id].items()}
+    return Tallies(by_candidate, dict(active))
 
 
 async def qualification_board(session: AsyncSession, election: Election) -> Board:
@@ -964,12 +984,12 @@ async def qualification_board(session: AsyncSession, election: Election) -> Boar
         return Board(election, None, None, {}, [], geography)
     rule = ruleset_of(current)
     totals = await eligible_totals(session, election.id, rule)
-    sponsors = await active_sponsor_facts(session, election.id, rule)
+    tallies = await route_tallies(session, election.id, rule)
     entries = [
         CandidateBoard(
             candidate,
-            rules.evaluate(rule, sponsors.get(candidate.id, ()), totals, geography),
-            sum(facts.count for facts in sponsors.get(candidate.id, ())),
+            rules.evaluate_tallies(rule, tallies.by_candidate.get(candidate.id, {}), totals, geography),
+            tallies.active.get(candidate.id, 0),
         )
         for candidate in candidates
     ]

@@ -374,8 +374,8 @@ async def test_rules_are_frozen_once_polls_open(session: AsyncSession, roster: R
         await record(session, roster, "DEPUTE-A", Category.PARLIAMENTARIAN)
 
 
-async def test_aggregated_tally_gives_the_same_board_as_row_by_row(session: AsyncSession) -> None:
-    """The board aggregates sponsorships in SQL; the result must equal a row-by-row evaluation."""
+async def test_sql_tallies_give_the_same_verdicts_as_row_by_row(session: AsyncSession) -> None:
+    """The board tallies routes in SQL (`admits_sql`); the verdicts must equal the pure engine's, row by row."""
     election, candidates = await make_election(session, "agregat")
     roster = synthetic.generate_roster(5, mayor_min_population=5_000, scale=0.1, national_council=60, members=300)
     for kind, officials in roster.rne.items():
@@ -409,8 +409,8 @@ async def test_aggregated_tally_gives_the_same_board_as_row_by_row(session: Asyn
     geography = await service.load_geography(session)
     for rule in PRESETS.values():
         totals = await service.eligible_totals(session, election.id, rule)
-        tallied = await service.active_sponsor_facts(session, election.id, rule)
-        assert sum(f.count for facts in tallied.values() for f in facts) == len(by_official)
-        assert sum(len(facts) for facts in tallied.values()) < len(by_official)  # it did aggregate
+        tallies = await service.route_tallies(session, election.id, rule)
+        assert sum(tallies.active.values()) == len(by_official)
         for candidate in candidates:
-            assert rules.evaluate(rule, tallied[candidate.id], totals, geography) == rules.evaluate(rule, raw[candidate.id], totals, geography)
+            from_sql = rules.evaluate_tallies(rule, tallies.by_candidate[candidate.id], totals, geography)
+            assert from_sql == rules.evaluate(rule, raw[candidate.id], totals, geography)
