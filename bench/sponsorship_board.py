@@ -10,9 +10,12 @@ least 50,000 people; 12 candidates; 20,000 active sponsorships written in bulk (
 sees a few thousand; a presidential election about 14,000 presentations). Then, per preset, the
 board is computed 30 times, each in its own session like a request.
 
-Floor, measured in the same run: a bare pass over the sponsorship rows (the same SELECT of the
-active sponsorships the board needs, fetched, nothing else). Also measured: the intake of single
-forms through the service (every check, scan stored, event recorded).
+Floor, measured in the same run: a bare pass over the active sponsorship rows in the database
+(`SELECT count(*)` of them): any evaluation must at least look at every sponsorship. Also reported:
+the naive reading (the five columns of every active sponsorship fetched into Python — what the
+board avoided by tallying in SQL), the parts of the board (eligible totals cached and uncached,
+the SQL tally, the pure evaluation), and the intake of single forms through the service (every
+check, scan stored, event recorded, commit).
 
 Prints one final JSON line. Run: `uv run python bench/sponsorship_board.py`
 """
@@ -87,7 +90,7 @@ async def seed(election_id_holder: list[int]) -> dict:
             await elections.add_candidate(session, ACTOR, election, CandidateCreate(given_name=f"Candidat{index}", family_name=f"Banc{index:02d}"))
         await service.configure(session, ACTOR, election, preset="primaire-2011", deadline=date(2027, 7, 13))
         election_id_holder.append(election.id)
-    roster = synthetic.generate_roster(2027, members=9_000)
+    roster = synthetic.generate_roster(2027, members=9_300)
     started = time.perf_counter()
     for kind, officials in roster.rne.items():
         async with db.session_scope() as session:
@@ -149,6 +152,8 @@ async def measure_intake(election_id: int, forms: int = 200) -> float:
     """Milliseconds per form through the full intake path (checks, scan, event, commit)."""
     async with db.session_scope() as session:
         election = await elections.get_election(session, election_id)
+        await service.configure(session, ACTOR, election, preset="primaire-2011", deadline=date(2027, 7, 13))
+    async with db.session_scope() as session:
         free = (
             await session.execute(
                 select(OfficialMandate.official_id, OfficialMandate.category)
@@ -159,9 +164,10 @@ async def measure_intake(election_id: int, forms: int = 200) -> float:
                     OfficialMandate.category.in_(["parlementaire", "conseil_national", "conseiller_regional", "conseiller_departemental"]),
                     ~select(Sponsorship.id).where(Sponsorship.official_id == OfficialMandate.official_id).exists(),
                 )
-                .limit(forms)
+                .limit(forms * 2)
             )
         ).all()
+        free = list({official_id: (official_id, category) for official_id, category in free}.values())[:forms]
         candidate = (await elections.candidates_of(session, election_id))[1]
     started = time.perf_counter()
     for index, (official_id, category) in enumerate(free):
@@ -261,7 +267,7 @@ def main() -> None:
         finally:
             embedded_pg.stop(server)
     worst = max(value["median"] for value in figures["board_ms"].values())
-    floor = figures["floor_ms"]["median"]
+    floor = figures["floor_scan_ms"]["median"]
     line = {
         "benchmark": "sponsorship_board",
         "officials": figures["officials"],
@@ -271,11 +277,12 @@ def main() -> None:
         "board_ms": figures["board_ms"],
         "board_parts_ms": figures["board_parts_ms"],
         "qualified": figures["qualified"],
-        "floor": "bare pass over the active sponsorship rows: SELECT of the five columns the board reads, all rows fetched",
-        "floor_ms": figures["floor_ms"],
-        "floor_scan_ms": figures["floor_scan_ms"],
+        "floor": "bare pass over the active sponsorship rows in the database (SELECT count(*) of them)",
+        "floor_ms": figures["floor_scan_ms"],
+        "naive_fetch_ms": figures["floor_ms"],
         "worst_median_ms": worst,
         "ratio_to_floor": round(worst / floor, 2) if floor else None,
+        "ratio_to_naive_fetch": round(worst / figures["floor_ms"]["median"], 2),
         "load_average_1min": round(os.getloadavg()[0], 2),
         "cores": os.cpu_count(),
         "target_ms": TARGET_MS,
