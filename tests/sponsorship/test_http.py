@@ -240,3 +240,31 @@ async def test_templates_compile() -> None:
     for name in ("_board", "_route_cell", "_route_head", "_validate_form", "authority", "desk", "public_board", "public_candidate", "public_draw"):
         assert env.get_template(f"sponsorship/{name}.html") is not None
 
+
+
+async def test_custom_rule_through_the_api(client: httpx.AsyncClient, users, roster: Roster) -> None:  # noqa: ANN001
+    await signed_in(client, users, Role.ORGANISER)
+    url = f"/api/v1/elections/{roster.election_id}/parrainages/regles"
+    custom = {
+        "name": "maison",
+        "label": "Règle maison",
+        "root": {
+            "type": "all_of",
+            "rules": [
+                {"type": "route", "key": "maires", "label": "2 maires de 2 régions", "categories": ["maire"], "count": 2, "min_regions": 2, "region_map": "2016"},
+                {"type": "route", "key": "parl", "label": "1 parlementaire", "categories": ["parlementaire"], "share_percent": "10"},
+            ],
+        },
+    }
+    saved = await client.put(url, json={"rule": custom, "deadline": "2011-07-13", "withdrawal_policy": "revocable_until_deadline"})
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["preset"] == "personnalisee" and saved.json()["withdrawal_policy"] == "revocable_until_deadline"
+    assert (await client.get(url)).json()["rule"]["name"] == "maison"
+    broken = {**custom, "root": {**custom["root"], "rules": [{**custom["root"]["rules"][0], "share_percent": "5"}]}}
+    refused = await client.put(url, json={"rule": broken})
+    assert refused.status_code == 422 and refused.json()["code"] == "invalid_input"
+    assert "Données invalides" in refused.json()["message"]
+    unknown = await client.put(url, json={"preset": "inconnue"})
+    assert unknown.status_code == 422 and unknown.json()["code"] == "unknown_preset"
+    board = (await client.get(f"/api/v1/elections/{roster.election_id}/parrainages/tableau")).json()
+    assert board["preset"] == "personnalisee" and board["eligible_totals"] == {"maires": 5, "parl": 3}  # party members only, by default
