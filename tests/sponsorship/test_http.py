@@ -104,7 +104,8 @@ async def test_desk_search_and_intake_by_form(client: httpx.AsyncClient, users, 
     data, files = form(roster, "DEPUTE-A", Category.PARLIAMENTARIAN, received="2011-07-14", content="tard")
     late = await client.post("/organisation/parrainages/formulaires", data=data, files=files)
     assert late.status_code == 303
-    follow = await client.get(late.headers["location"], cookies={web.FLASH_COOKIE: late.cookies[web.FLASH_COOKIE]})
+    client.cookies.set(web.FLASH_COOKIE, late.cookies[web.FLASH_COOKIE])
+    follow = await client.get(late.headers["location"])
     assert "après la clôture des parrainages (13/07/2011)" in follow.text
     assert await sponsorships(session) == 1
 
