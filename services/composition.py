@@ -23,6 +23,8 @@ from services.elections import api as elections_api
 from services.elections import views as elections_views
 from services.telephony import api as telephony_api
 from services.telephony import views as telephony_views
+from services.sponsorship import api as sponsorship_api
+from services.sponsorship import views as sponsorship_views
 from services.territory import api as territory_api
 
 BackgroundJob = Callable[[], Awaitable[None]]
@@ -48,6 +50,8 @@ def load_domains() -> Domains:
             territory_api.router,
             telephony_api.router,
             telephony_views.router,
+            sponsorship_views.router,
+            sponsorship_api.router,
         ]
     )
     # SMS commands and voice flows register themselves when their module is imported: each domain
@@ -58,6 +62,10 @@ def load_domains() -> Domains:
     web.add_nav_item("Haute Autorité", "/haute-autorite", {Role.AUTHORITY}, order=10)
     web.add_nav_item("Observation", "/observation", {Role.OBSERVER}, order=10)
     web.add_nav_item("Mon compte", "/compte", {role for role in Role if role != Role.TABLET}, order=99)
+    web.add_nav_item("Parrainages", "/organisation/parrainages", {Role.ORGANISER}, order=20)
+    web.add_nav_item("Parrainages", "/haute-autorite/parrainages", {Role.AUTHORITY}, order=20)
+    web.add_nav_item("Parrainages", "/parrainages", {Role.OBSERVER}, order=20)
+    web.add_public_link("Parrainages", "/parrainages", "Qui parraine quel candidat, et qui est qualifié")
     return domains
 
 
@@ -67,14 +75,19 @@ def import_models() -> None:
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
     import services.telephony.models  # noqa: F401
+    import services.sponsorship.models  # noqa: F401
     import services.territory.models  # noqa: F401
 
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """Each domain package's demo data, in dependency order: (what it shows, the step)."""
-    return []
+    from services.sponsorship.demo import seed_sponsorship
+
+    return [("parrainages (répertoire des élus, formulaires, tirage de l'ordre du bulletin)", seed_sponsorship)]
 
 
 def cli_apps() -> list[tuple[str, Any]]:
     """Each domain package's Typer sub-application: (command name, app)."""
-    return []
+    from services.sponsorship.cli import app as sponsorship_cli
+
+    return [("parrainages", sponsorship_cli)]

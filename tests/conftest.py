@@ -9,6 +9,8 @@ import hashlib
 import hmac
 import os
 import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -57,13 +59,15 @@ def _fresh_database_from_env(url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url() -> str:
     given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
     if given:
         url = _fresh_database_from_env(given)
         server = None
     else:
-        url, server = embedded_pg.start(Path(tmp_path_factory.mktemp("pg")), database="primaires_test")
+        # Not under pytest's basetemp: pytest prunes old run folders, and another test run on
+        # the same machine could delete this database's files while it runs.
+        url, server = embedded_pg.start(Path(tempfile.mkdtemp(prefix="primaires-pg-")), database="primaires_test")
     configure(mode=Mode.TEST, database_url=url, secret_key=TEST_SECRET, public_url="http://testserver")
     runner.upgrade(url)
 
@@ -78,6 +82,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     yield url
     if server is not None:
         embedded_pg.stop(server)
+        shutil.rmtree(Path(server.pgdata).parent, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
