@@ -56,16 +56,56 @@ def _fresh_database_from_env(url: str) -> str:
     return base + (f"?{query}" if query else "")
 
 
+def _application_login(owner_url: str) -> str:
+    """With DATABASE_URL: a login in the restricted role `primaires_app`, with a fresh password."""
+    import asyncpg
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    password = secrets.token_urlsafe(18)
+
+    async def create() -> None:
+        connection = await asyncpg.connect(owner_url)
+        try:
+            exists = await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = 'primaires_test_app'")
+            verb = "ALTER" if exists else "CREATE"
+            await connection.execute(f"{verb} ROLE primaires_test_app LOGIN PASSWORD '{password}'")
+            await connection.execute("GRANT primaires_app TO primaires_test_app")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    parts = urlsplit(owner_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"primaires_test_app:{quote(password)}@{host}"))
+
+
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def owner_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The schema owner's URL (migrations, and tests that must act as the owner)."""
     given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
     if given:
         url = _fresh_database_from_env(given)
         server = None
     else:
         url, server = embedded_pg.start(Path(tmp_path_factory.mktemp("pg")), database="primaires_test")
-    configure(mode=Mode.TEST, database_url=url, secret_key=TEST_SECRET, public_url="http://testserver")
     runner.upgrade(url)
+    yield url
+    if server is not None:
+        embedded_pg.stop(server)
+
+
+@pytest.fixture(scope="session")
+def database_url(owner_database_url: str) -> str:
+    """The application's URL: a member of the restricted role `primaires_app`, as in production."""
+    url = owner_database_url
+    app_url = embedded_pg.app_url(url) if url.startswith("postgresql://postgres@/") else _application_login(url)
+    configure(
+        mode=Mode.TEST,
+        database_url=app_url,
+        migration_database_url=url,
+        secret_key=TEST_SECRET,
+        public_url="http://testserver",
+    )
 
     async def load() -> None:
         engine = create_async_engine(db.to_async_url(url))
@@ -75,9 +115,7 @@ def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
         await engine.dispose()
 
     asyncio.run(load())
-    yield url
-    if server is not None:
-        embedded_pg.stop(server)
+    return app_url
 
 
 @pytest.fixture(scope="session")
