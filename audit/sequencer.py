@@ -28,7 +28,6 @@ could not produce a fork — the second writer's transaction would fail.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -164,34 +163,3 @@ async def pending_count(session: AsyncSession) -> int:
     if last is not None:
         query = query.where(tuple_(AuditEvent.xid, AuditEvent.id) > tuple_(*last))
     return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-
-
-async def sealing_job() -> None:
-    """Background job of every server worker: seal every `audit_seal_interval_seconds`.
-
-    While events arrive a checkpoint is signed at each run (so at most a few seconds after an
-    event commits); when nothing happens, nothing is signed. Errors are logged and retried:
-    the log must never take the server down, and recording events never depends on it.
-    """
-    from audit.keys import signer as load_signer
-    from services.settings import settings
-
-    warned = False
-    while True:
-        try:
-            try:
-                signer = load_signer()
-            except Exception as error:  # noqa: BLE001 - a bad key file is reported, sealing goes on
-                signer = None
-                if not warned:
-                    logger.error("Journal d'audit : clé de signature inutilisable (%s) ; intégration sans signature.", error)
-                    warned = True
-            if signer is None and not warned:
-                logger.warning("Journal d'audit : aucune clé de signature configurée ; les points de contrôle ne sont pas signés.")
-                warned = True
-            await seal_all(signer)
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # noqa: BLE001 - logged, retried at the next tick
-            logger.exception("Journal d'audit : échec du scellement, nouvel essai au prochain cycle.")
-        await asyncio.sleep(settings().audit_seal_interval_seconds)

@@ -14,6 +14,10 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit import api as audit_api
+from audit import jobs as audit_jobs
+from audit import views as audit_views
+
 from services import web
 from services.auth import api as auth_api
 from services.auth import views as auth_views
@@ -44,12 +48,22 @@ def load_domains() -> Domains:
             auth_api.router,
             elections_api.router,
             territory_api.router,
-        ]
+            audit_views.router,
+            audit_api.router,
+            audit_api.well_known,
+        ],
+        # The log's sequencer (integrates committed events, signs a checkpoint every few
+        # seconds) and its periodic full verification; safe with several workers.
+        background_jobs=[audit_jobs.sealing_job, audit_jobs.verification_job],
     )
+    web.add_template_package("audit")
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
     web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
     web.add_nav_item("Haute Autorité", "/haute-autorite", {Role.AUTHORITY}, order=10)
     web.add_nav_item("Observation", "/observation", {Role.OBSERVER}, order=10)
+    # The log is read by those who check the operators: the high authority first, the
+    # candidates' representatives, and the organisers themselves.
+    web.add_nav_item("Journal d'audit", "/journal", {Role.AUTHORITY, Role.OBSERVER, Role.ORGANISER}, order=90)
     web.add_nav_item("Mon compte", "/compte", {role for role in Role if role != Role.TABLET}, order=99)
     return domains
 
@@ -65,9 +79,17 @@ def import_models() -> None:
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """Each domain package's demo data, in dependency order: (what it shows, the step)."""
-    return []
+    from audit.demo import seal_demo_log
+
+    return [
+        # ... the other packages' steps go here, in dependency order ...
+        # Last: seal everything the steps above recorded, sign and verify.
+        ("journal d'audit scellé, signé et vérifié", seal_demo_log),
+    ]
 
 
 def cli_apps() -> list[tuple[str, Any]]:
     """Each domain package's Typer sub-application: (command name, app)."""
-    return []
+    from audit.cli import app as audit_cli
+
+    return [("audit", audit_cli)]

@@ -126,17 +126,35 @@ async def database(database_url: str) -> AsyncIterator[db.Database]:
 
 
 @pytest.fixture
-async def session(database: db.Database) -> AsyncIterator[AsyncSession]:
+async def session(database: db.Database, request: pytest.FixtureRequest) -> AsyncIterator[AsyncSession]:
     """A session inside a transaction that is rolled back after the test: the app's commits
-    become savepoint releases, so nothing a test does outlives it."""
+    become savepoint releases, so nothing a test does outlives it.
+
+    A test that never commits would never meet the "no change without its audit event" guard
+    (it acts at commit): so at the end of every test, whatever the test wrote since its last
+    commit must have recorded an event, or the test fails. Tests that write fixtures straight
+    into tables, without a service, say so with `@pytest.mark.unaudited_writes`.
+    """
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
         session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
             yield session
+            if request.node.get_closest_marker("unaudited_writes") is None:
+                await check_no_unaudited_writes(session)
         finally:
             await session.close()
             await transaction.rollback()
+
+
+async def check_no_unaudited_writes(session: AsyncSession) -> None:
+    """Fail the test if the session holds writes to audited tables and no audit event."""
+    if session.sync_session.is_active:
+        await session.flush()  # pending objects count too (the guard sees them at flush)
+    info = session.sync_session.info
+    wrote = info.get("audited_writes")
+    if wrote and not info.get("audit_events"):
+        pytest.fail(f"Écriture sans événement d'audit : « {wrote} » a été modifié et aucun événement n'a été enregistré.")
 
 
 @pytest.fixture(scope="session")
