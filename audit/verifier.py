@@ -47,10 +47,13 @@ import base64
 import binascii
 import hashlib
 import json
+import os
 import re
 import sys
 import time
+from collections import deque
 from collections.abc import Iterable
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -198,82 +201,148 @@ def _line_problem(index: int, line: bytes) -> str:
 
 
 # --- The tree builder --------------------------------------------------------------------------
+#
+# The lines are checked and hashed in blocks of BLOCK consecutive lines, each starting at a
+# multiple of BLOCK: a full block is then one perfect subtree of the Merkle tree, and any
+# checkpoint falling inside a block is the fold of what lies before the block (the "right
+# edge") and a few perfect subtrees of the block. `check_block` does all the hashing of one
+# block and knows nothing else, so blocks can be checked in parallel processes (the verifier's
+# --processus option) or one after the other (the default in the library) with the same code.
+
+BLOCK = 1 << 13  # lines per block
+
+
+def check_block(first: int, lines: list[bytes], cuts: tuple[int, ...]) -> tuple[int, list[bytes], dict[int, list[bytes]], tuple[int, str] | None]:
+    """Check lines [first, first + len(lines)) and hash them.
+
+    Returns (how many lines are good, the perfect subtrees covering them from left to right,
+    the perfect subtrees covering [first, cut) for each checkpoint size `cut` inside the block,
+    and the first bad line as (index, reason) or None). `first` is a multiple of BLOCK.
+    """
+    sha256 = hashlib.sha256
+    hexlify = binascii.hexlify
+    leaves = []
+    failure = None
+    index = first
+    for line in lines:
+        prefix = b'{"index":%d,"leaf":"' % index
+        start = len(prefix)
+        if not (line.startswith(prefix) and line.endswith(b"}\n") and line[start + 64 : start + 74] == b'","entry":'):
+            failure = (index, _line_problem(index, line))
+            break
+        leaf = sha256(b"\x00" + line[start + 74 : -2]).digest()  # RFC 9162 leaf: SHA-256(0x00 || entry)
+        if hexlify(leaf) != line[start : start + 64]:
+            failure = (index, "contenu modifié : l'empreinte de l'entrée ne correspond pas")
+            break
+        leaves.append(leaf)
+        index += 1
+    # levels[k][j] is the perfect subtree of 2^k leaves starting at leaf first + j * 2^k.
+    levels = [leaves]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append([sha256(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)])
+
+    def subtrees(count: int) -> list[bytes]:
+        """The perfect subtrees covering [first, first + count), largest first."""
+        hashes, offset = [], 0
+        for level in reversed(range(count.bit_length())):
+            if count >> level & 1:
+                hashes.append(levels[level][offset >> level])
+                offset += 1 << level
+        return hashes
+
+    good = len(leaves)
+    return good, subtrees(good), {cut: subtrees(cut - first) for cut in cuts if cut - first <= good}, failure
+
+
+def fold(hashes: list[bytes]) -> bytes:
+    """The root of consecutive perfect subtrees given largest first: H(s0, H(s1, ... ))."""
+    root = hashes[-1]
+    for left in reversed(hashes[:-1]):
+        root = hashlib.sha256(b"\x01" + left + root).digest()
+    return root
 
 
 class LogVerifier:
-    """Rebuilds the tree from event lines fed in order and checks it at each checkpoint."""
+    """Rebuilds the tree from event lines given in order, and checks it at each checkpoint.
+
+    `blocks(lines)` cuts the incoming lines into aligned blocks (keeping the remainder for the
+    next call); each block goes through `check_block` (here or in another process) and its
+    result through `absorb`, strictly in order. `finish` handles the last partial block and
+    the end of the file.
+    """
 
     def __init__(self, checkpoints: list[Checkpoint], pending: Failure | None = None) -> None:
         self.roots = {checkpoint.size: checkpoint.root for checkpoint in checkpoints}
         self.sizes = sorted(self.roots)
-        self.next = 0  # position in self.sizes of the next checkpoint to meet
-        self.size = 0
-        self.right_edge: list[bytes] = []  # hashes of the perfect subtrees making up [0, size)
-        # A checkpoint problem found while loading: it applies from `pending.index` on, unless
-        # an event problem shows up before.
+        self.size = 0  # lines verified so far
+        self.edge: list[tuple[int, bytes]] = []  # (leaf count, hash) of the perfect subtrees of [0, size)
+        self.buffer: list[bytes] = []  # lines received but not yet cut into a block
+        self.received = 0  # lines received
+        self.beyond = False  # lines were received past the last checkpoint
+        # A checkpoint problem found while loading applies from `pending.index` on, unless an
+        # event problem shows up before.
         self.pending = pending
         self.limit = self.sizes[-1] if self.sizes else 0
         if pending is not None:
             self.limit = min(self.limit, pending.index)
 
-    def feed(self, lines: Iterable[bytes]) -> None:
-        sha256 = hashlib.sha256
-        hexlify = binascii.hexlify
-        right_edge = self.right_edge
-        index = self.size
-        for line in lines:
-            if index >= self.limit:
-                self._beyond_limit(index)
-            prefix = b'{"index":%d,"leaf":"' % index
-            start = len(prefix)
-            if not (
-                line.startswith(prefix)
-                and line.endswith(b"}\n")
-                and line[start + 64 : start + 74] == b'","entry":'
-            ):
-                raise Failure(index, _line_problem(index, line))
-            leaf = sha256(b"\x00" + line[start + 74 : -2]).digest()
-            if hexlify(leaf) != line[start : start + 64]:
-                raise Failure(index, "contenu modifié : l'empreinte de l'entrée ne correspond pas")
-            # Append the leaf to the right edge, merging equal-sized subtrees (a binary carry).
-            node, position = leaf, index
-            while position & 1:
-                node = sha256(b"\x01" + right_edge.pop() + node).digest()
-                position >>= 1
-            right_edge.append(node)
-            index += 1
-            if index == self.sizes[self.next]:
-                self.size = index
-                self._check_checkpoint()
-        self.size = index
+    def blocks(self, lines: list[bytes], *, last: bool = False) -> Iterable[tuple[int, list[bytes], tuple[int, ...]]]:
+        """Arguments of `check_block` for every complete block (and the partial one if `last`)."""
+        self.buffer.extend(lines)
+        while len(self.buffer) >= BLOCK or (last and self.buffer):
+            chunk, self.buffer = self.buffer[:BLOCK], self.buffer[BLOCK:]
+            first = self.received
+            self.received += len(chunk)
+            if first + len(chunk) > self.limit:
+                self.beyond = True
+                chunk = chunk[: max(0, self.limit - first)]
+            if chunk:
+                yield first, chunk, tuple(size for size in self.sizes if first < size <= first + len(chunk))
 
-    def _check_checkpoint(self) -> None:
-        root = self.right_edge[-1]
-        for left in reversed(self.right_edge[:-1]):
-            root = hashlib.sha256(b"\x01" + left + root).digest()
-        if root != self.roots[self.size]:
-            first = self.sizes[self.next - 1] if self.next else 0
-            raise Failure(
-                first,
-                f"la racine recalculée pour {self.size} événements diffère de la racine signée : "
-                f"un événement d'index {first} à {self.size - 1} a été modifié, inséré, supprimé ou déplacé",
-            )
-        self.next += 1
+    def absorb(self, result: tuple[int, list[bytes], dict[int, list[bytes]], tuple[int, str] | None]) -> None:
+        good, subtrees, cuts, failure = result
+        before = [hash_ for _count, hash_ in self.edge]
+        for cut in sorted(cuts):
+            if fold(before + cuts[cut]) != self.roots[cut]:
+                position = self.sizes.index(cut)
+                start = self.sizes[position - 1] if position else 0
+                raise Failure(
+                    start,
+                    f"la racine recalculée pour {cut} événements diffère de la racine signée : "
+                    f"un événement d'index {start} à {cut - 1} a été modifié, inséré, supprimé ou déplacé",
+                )
+        if failure is not None:
+            raise Failure(*failure)
+        # Append the block's subtrees (largest first) to the right edge, merging equal-sized
+        # neighbours as in a binary carry.
+        counts = [1 << level for level in reversed(range(good.bit_length())) if good >> level & 1]
+        for count, hash_ in zip(counts, subtrees):
+            while self.edge and self.edge[-1][0] == count:
+                _count, left = self.edge.pop()
+                hash_ = hashlib.sha256(b"\x01" + left + hash_).digest()
+                count *= 2
+            self.edge.append((count, hash_))
+        self.size += good
 
-    def _beyond_limit(self, index: int) -> None:
-        if self.pending is not None and index >= self.pending.index:
-            raise self.pending
-        raise Failure(index, "événement couvert par aucun point de contrôle signé (ajouté après coup ?)")
+    def feed(self, lines: list[bytes]) -> None:
+        """Check lines in this process (the library's default, and the database check)."""
+        for arguments in self.blocks(lines):
+            self.absorb(check_block(*arguments))
 
     def finish(self) -> None:
-        if self.pending is not None:
-            raise self.pending
+        for arguments in self.blocks([], last=True):
+            self.absorb(check_block(*arguments))
         if self.size < self.limit:
             raise Failure(
                 self.size,
                 f"le fichier s'arrête à {self.size} événements alors qu'un point de contrôle signé en couvre "
                 f"{self.limit} (événements supprimés ou fichier tronqué)",
             )
+        if self.pending is not None:
+            raise self.pending
+        if self.beyond:
+            raise Failure(self.limit, "événement couvert par aucun point de contrôle signé (ajouté après coup ?)")
 
 
 # --- Putting it together ---------------------------------------------------------------------------
@@ -331,6 +400,7 @@ def verify(
     *,
     expected_key: str | None = None,
     pinned_checkpoints: Iterable[str] = (),
+    processes: int = 1,
 ) -> Report:
     """Verify an export given as streams; raise Failure at the first problem."""
     started = time.perf_counter()
@@ -341,22 +411,47 @@ def verify(
     if expected_key is not None and key.text != expected_key.strip():
         raise Failure(0, "la clé publique de l'export n'est pas la clé attendue (clé remplacée)")
     checkpoints, pending = load_checkpoints(checkpoint_lines, key, pinned_checkpoints)
-    verifier = LogVerifier(checkpoints, pending)
-    while lines := events.readlines(READ_CHUNK):
-        verifier.feed(lines)
-    verifier.finish()
+    log = LogVerifier(checkpoints, pending)
+    if processes > 1:
+        check_in_parallel(log, events, processes)
+    else:
+        while lines := events.readlines(READ_CHUNK):
+            log.feed(lines)
+    log.finish()
     last = checkpoints[-1]
-    return Report(events=verifier.size, checkpoints=len(checkpoints), root=last.root, key=key, seconds=time.perf_counter() - started)
+    return Report(events=log.size, checkpoints=len(checkpoints), root=last.root, key=key, seconds=time.perf_counter() - started)
 
 
-def verify_directory(directory: Path, *, expected_key: str | None = None, pinned_checkpoints: Iterable[str] = ()) -> Report:
+def check_in_parallel(log: LogVerifier, events: BinaryIO, processes: int) -> None:
+    """The same work spread over `processes` processes: blocks are checked by the workers, at
+    most two per worker in flight (memory stays flat), and absorbed strictly in order."""
+    with ProcessPoolExecutor(processes) as pool:
+        in_flight: deque[Future] = deque()
+        try:
+            while lines := events.readlines(READ_CHUNK):
+                for arguments in log.blocks(lines):
+                    in_flight.append(pool.submit(check_block, *arguments))
+                    while len(in_flight) > 2 * processes:
+                        log.absorb(in_flight.popleft().result())
+            while in_flight:
+                log.absorb(in_flight.popleft().result())
+        finally:
+            for future in in_flight:
+                future.cancel()
+
+
+def verify_directory(
+    directory: Path, *, expected_key: str | None = None, pinned_checkpoints: Iterable[str] = (), processes: int = 1
+) -> Report:
     directory = Path(directory)
     for name in (KEY_FILE, CHECKPOINTS_FILE, EVENTS_FILE):
         if not (directory / name).is_file():
             raise Failure(0, f"fichier absent de l'export : {name}")
     key_file = (directory / KEY_FILE).read_bytes()
     with open(directory / CHECKPOINTS_FILE, "rb") as checkpoints, open(directory / EVENTS_FILE, "rb") as events:
-        return verify(events, checkpoints, key_file, expected_key=expected_key, pinned_checkpoints=pinned_checkpoints)
+        return verify(
+            events, checkpoints, key_file, expected_key=expected_key, pinned_checkpoints=pinned_checkpoints, processes=processes
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -369,25 +464,29 @@ def main(argv: list[str] | None = None) -> int:
         "--point-de-controle", action="append", default=[], type=Path, metavar="FICHIER",
         help="point de contrôle signé obtenu par ailleurs, qui doit figurer dans l'arbre (répétable)",
     )
+    parser.add_argument(
+        "--processus", type=int, default=os.cpu_count() or 1, metavar="N",
+        help="nombre de processus de calcul (défaut : un par cœur)",
+    )
     args = parser.parse_args(argv)
     expected = args.cle
     if expected is not None and Path(expected).is_file():
         expected = Path(expected).read_text()
     try:
         pinned = [path.read_text() for path in args.point_de_controle]
-        report = verify_directory(args.dossier, expected_key=expected, pinned_checkpoints=pinned)
+        report = verify_directory(args.dossier, expected_key=expected, pinned_checkpoints=pinned, processes=args.processus)
     except Failure as failure:
         print(f"ÉCHEC — premier index non fiable : {failure.index}\n{failure.message}", file=sys.stderr)
         return 1
     except OSError as error:
         print(f"ÉCHEC — lecture impossible : {error}", file=sys.stderr)
         return 1
-    rate = report.events / report.seconds if report.seconds else 0
+    rate = f"{report.events / report.seconds:,.0f}".replace(",", " ") if report.seconds else "—"
     print(
         f"Journal vérifié : {report.events} événements, {report.checkpoints} points de contrôle signés.\n"
         f"Racine : {report.root.hex()}\n"
         f"Clé : {report.key.text} (empreinte {report.key.fingerprint})\n"
-        f"Durée : {report.seconds:.2f} s ({rate:,.0f} événements/s)".replace(",", " ")
+        f"Durée : {report.seconds:.2f} s ({rate} événements/s)"
     )
     if expected is None:
         print("Attention : comparez cette clé à celle publiée par les organisateurs, ou passez-la avec --cle.")
