@@ -44,13 +44,14 @@ async def test_a_database_export_verifies_with_the_standalone_copy_of_the_verifi
     assert standalone.returncode == 0, standalone.stderr
     assert f"Journal vérifié : {report.events} événements" in standalone.stdout
     lines = (folder / "events.jsonl").read_bytes().splitlines(keepends=True)
-    lines[5] = lines[5].replace(b"export", b"exp0rt")
+    target = next(index for index, line in enumerate(lines) if b'"marker":"export"' in line) + 5
+    lines[target] = lines[target].replace(b'"marker":"export"', b'"marker":"exp0rt"')
     (folder / "events.jsonl").write_bytes(b"".join(lines))
     tampered = subprocess.run(
         [sys.executable, "verifier.py", "."], cwd=folder, capture_output=True, text=True, check=False
     )
     assert tampered.returncode == 1
-    assert "premier index non fiable : 5" in tampered.stderr
+    assert f"premier index non fiable : {target}" in tampered.stderr
 
 
 async def test_the_demo_step_seals_signs_and_verifies(session):
