@@ -246,7 +246,7 @@ async def export_events(
 
 @router.post("/verifications", response_model=VerificationOut, status_code=201, summary="Vérifier tout le journal stocké")
 async def run_verification(session: DbSession, who: Verifier) -> VerificationOut:
-    result = await service.verify_stored_log(session, who.actor.id)
+    result = await service.verify_on_request(session, who.actor.id)
     return verification_out(result)
 
 

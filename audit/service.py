@@ -17,10 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from audit import export, keys, merkle, sequencer, tree, verifier
 from audit.models import AuditCheckpoint, AuditLeaf, AuditVerification
 from services.auth.models import Account
-from services.errors import InvalidInput, NotFound
+from services.errors import Conflict, InvalidInput, NotFound
 from services.events import AuditEvent, Event
 
 PAGE_SIZE = 50
+# A verification asked from the page or the API runs inside the request: beyond this size it
+# would keep the request waiting too long (about 2 s per 100,000 events); the periodic job and
+# `primaires audit check` have no limit.
+REQUEST_VERIFICATION_LIMIT = 1_000_000
 
 SUBJECT_LABELS = {
     "station_code": "Bureau de vote",
@@ -314,6 +318,18 @@ async def event_detail(session: AsyncSession, event_id: int) -> EventDetail:
 
 
 # --- Full verification of the stored log -------------------------------------------------------
+
+
+async def verify_on_request(session: AsyncSession, requested_by: str) -> AuditVerification:
+    """A full verification asked from the page or the API, if the log is small enough."""
+    size = await tree.tree_size(session)
+    if size > REQUEST_VERIFICATION_LIMIT:
+        raise Conflict(
+            f"Le journal compte {size} événements : trop pour une vérification depuis la page. Elle est faite "
+            "périodiquement par le serveur ; pour la lancer maintenant : « primaires audit check ».",
+            code="log_too_large_for_request",
+        )
+    return await verify_stored_log(session, requested_by)
 
 
 async def verify_stored_log(session: AsyncSession, requested_by: str) -> AuditVerification:

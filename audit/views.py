@@ -101,7 +101,10 @@ async def checkpoints_page(
 
 @router.post("/journal/verification")
 async def verify_now(session: DbSession, who: Verifier) -> Response:
-    result = await service.verify_stored_log(session, who.actor.id)
+    try:
+        result = await service.verify_on_request(session, who.actor.id)
+    except AppError as error:
+        return web.redirect("/journal", error.message, "error")
     if result.ok:
         return web.redirect("/journal", f"Vérification complète réussie : {result.message}")
     return web.redirect(

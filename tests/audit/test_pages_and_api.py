@@ -186,3 +186,16 @@ async def test_event_api_detail(client, users, session, sealed):
     assert missing.status_code == 404 and missing.json()["code"] == "unknown_event"
     bad_subject = await client.get("/api/v1/audit/events", params={"subject_key": "nope", "subject_value": "1"})
     assert bad_subject.status_code == 422 and bad_subject.json()["code"] == "unknown_subject"
+
+
+async def test_a_large_log_is_not_verified_inside_a_request(client, users, session, sealed, monkeypatch):
+    from audit import service
+
+    monkeypatch.setattr(service, "REQUEST_VERIFICATION_LIMIT", 3)
+    await users.as_role(client, Role.AUTHORITY)
+    await session.commit()
+    refused = await client.post("/api/v1/audit/verifications")
+    assert refused.status_code == 409 and refused.json()["code"] == "log_too_large_for_request"
+    page = await client.post("/journal/verification")
+    assert page.status_code == 303
+    assert "primaires audit check" in (await client.get("/journal")).text
