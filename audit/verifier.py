@@ -287,18 +287,27 @@ class LogVerifier:
         if pending is not None:
             self.limit = min(self.limit, pending.index)
 
+    def next_block(self, count: int) -> tuple[int, int, tuple[int, ...]] | None:
+        """Take the next `count` lines as a block: (index of its first line, how many of its
+        lines to check, the checkpoint sizes inside it), or None if all lie past the limit."""
+        first = self.received
+        self.received += count
+        keep = min(count, max(0, self.limit - first))
+        if keep < count:
+            self.beyond = True
+        if not keep:
+            return None
+        return first, keep, tuple(size for size in self.sizes if first < size <= first + keep)
+
     def blocks(self, lines: list[bytes], *, last: bool = False) -> Iterable[tuple[int, list[bytes], tuple[int, ...]]]:
         """Arguments of `check_block` for every complete block (and the partial one if `last`)."""
         self.buffer.extend(lines)
         while len(self.buffer) >= BLOCK or (last and self.buffer):
             chunk, self.buffer = self.buffer[:BLOCK], self.buffer[BLOCK:]
-            first = self.received
-            self.received += len(chunk)
-            if first + len(chunk) > self.limit:
-                self.beyond = True
-                chunk = chunk[: max(0, self.limit - first)]
-            if chunk:
-                yield first, chunk, tuple(size for size in self.sizes if first < size <= first + len(chunk))
+            block = self.next_block(len(chunk))
+            if block is not None:
+                first, keep, cuts = block
+                yield first, chunk[:keep], cuts
 
     def absorb(self, result: tuple[int, list[bytes], dict[int, list[bytes]], tuple[int, str] | None]) -> None:
         good, subtrees, cuts, failure = result
@@ -412,8 +421,9 @@ def verify(
         raise Failure(0, "la clé publique de l'export n'est pas la clé attendue (clé remplacée)")
     checkpoints, pending = load_checkpoints(checkpoint_lines, key, pinned_checkpoints)
     log = LogVerifier(checkpoints, pending)
-    if processes > 1:
-        check_in_parallel(log, events, processes)
+    events_path = getattr(events, "name", None)
+    if processes > 1 and isinstance(events_path, str) and Path(events_path).is_file():
+        check_in_parallel(log, Path(events_path), processes)
     else:
         while lines := events.readlines(READ_CHUNK):
             log.feed(lines)
@@ -422,17 +432,47 @@ def verify(
     return Report(events=log.size, checkpoints=len(checkpoints), root=last.root, key=key, seconds=time.perf_counter() - started)
 
 
-def check_in_parallel(log: LogVerifier, events: BinaryIO, processes: int) -> None:
-    """The same work spread over `processes` processes: blocks are checked by the workers, at
-    most two per worker in flight (memory stays flat), and absorbed strictly in order."""
+def file_blocks(path: Path) -> Iterable[tuple[int, int, int]]:
+    """(offset, length in bytes, number of lines) of consecutive blocks of BLOCK lines of a
+    file; the last block may be shorter, and its last line may lack its newline."""
+    offset = length = count = 0
+    with open(path, "rb") as handle:
+        for line in handle:
+            length += len(line)
+            count += 1
+            if count == BLOCK:
+                yield offset, length, count
+                offset, length, count = offset + length, 0, 0
+    if count:
+        yield offset, length, count
+
+
+def check_file_block(path: str, offset: int, length: int, first: int, keep: int, cuts: tuple[int, ...]):  # noqa: ANN201
+    """`check_block` on lines read from the file by the worker itself (little to send between
+    processes)."""
+    with open(path, "rb") as handle:
+        handle.seek(offset)
+        data = handle.read(length)
+    parts = data.split(b"\n")
+    lines = [part + b"\n" for part in parts[:-1]]
+    if parts[-1]:
+        lines.append(parts[-1])  # a last line without its newline: the file was cut
+    return check_block(first, lines[:keep], cuts)
+
+
+def check_in_parallel(log: LogVerifier, path: Path, processes: int) -> None:
+    """The same work spread over `processes` processes: the main process only cuts the file
+    into blocks; the workers read and check them; the results are absorbed strictly in order,
+    with at most two blocks per worker in flight (memory stays flat)."""
     with ProcessPoolExecutor(processes) as pool:
         in_flight: deque[Future] = deque()
         try:
-            while lines := events.readlines(READ_CHUNK):
-                for arguments in log.blocks(lines):
-                    in_flight.append(pool.submit(check_block, *arguments))
-                    while len(in_flight) > 2 * processes:
-                        log.absorb(in_flight.popleft().result())
+            for offset, length, count in file_blocks(path):
+                block = log.next_block(count)
+                if block is not None:
+                    in_flight.append(pool.submit(check_file_block, str(path), offset, length, *block))
+                while len(in_flight) > 2 * processes:
+                    log.absorb(in_flight.popleft().result())
             while in_flight:
                 log.absorb(in_flight.popleft().result())
         finally:

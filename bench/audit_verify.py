@@ -8,8 +8,9 @@ bytes of canonical JSON: check-ins, results reports), signed checkpoints every
 run and on the same files:
 
 - the verifier, run as its own process exactly as the high authority would
-  (`python -m audit.verifier DIR`), its wall time and its peak resident memory, on the full
-  export and on a quarter of it (memory must not grow with the log);
+  (`python -m audit.verifier DIR`, one worker process per core), its wall time and its peak
+  resident memory (main process + largest worker), on the full export and on a quarter of it
+  (memory must not grow with the log); and again with a single process;
 - the floor: a bare SHA-256 chain over the same bytes (h = SHA-256(h || line), line by line,
   read the same way), the least any verifier reading every byte must do.
 
@@ -85,15 +86,17 @@ def sha256_chain(path: Path) -> tuple[float, int]:
     return time.perf_counter() - started, lines
 
 
-def run_verifier(folder: Path, key: str) -> tuple[float, int, str]:
-    """The verifier in its own process; returns (seconds, peak RSS in KiB, output)."""
+def run_verifier(folder: Path, key: str, processes: int) -> tuple[float, int, str]:
+    """The verifier in its own process; returns (seconds, peak RSS in KiB of it and its
+    workers, output)."""
     code = (
         "import resource, sys, time\n"
         "from audit import verifier\n"
         "started = time.perf_counter()\n"
-        f"status = verifier.main([{str(folder)!r}, '--cle', {key!r}])\n"
+        f"status = verifier.main([{str(folder)!r}, '--cle', {key!r}, '--processus', '{processes}'])\n"
         "elapsed = time.perf_counter() - started\n"
-        "print('BENCH', elapsed, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+        "print('BENCH', elapsed, rss)\n"
         "sys.exit(status)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
@@ -123,8 +126,10 @@ def main() -> None:
 
         floor_seconds, lines = sha256_chain(large / verifier.EVENTS_FILE)
         assert lines == args.events
-        small_seconds, small_rss, _ = run_verifier(small, signer.verifier_key)
-        large_seconds, large_rss, _ = run_verifier(large, signer.verifier_key)
+        processes = os.cpu_count() or 1
+        small_seconds, small_rss, _ = run_verifier(small, signer.verifier_key, processes)
+        large_seconds, large_rss, _ = run_verifier(large, signer.verifier_key, processes)
+        sequential_seconds, sequential_rss, _ = run_verifier(large, signer.verifier_key, 1)
         # And the same export with one byte changed near the end must fail, naming its index.
         events = large / verifier.EVENTS_FILE
         with open(events, "r+b") as handle:
@@ -150,8 +155,11 @@ def main() -> None:
                 "cores": os.cpu_count(),
                 "load_average_at_start": load,
                 "generation_seconds": round(generation, 1),
+                "verify_processes": processes,
                 "verify_seconds": round(large_seconds, 2),
                 "verify_events_per_second": round(verify_rate),
+                "verify_one_process_events_per_second": round(args.events / sequential_seconds),
+                "peak_rss_mib_one_process": round(sequential_rss / 1024, 1),
                 "floor_sha256_chain_seconds": round(floor_seconds, 2),
                 "floor_events_per_second": round(floor_rate),
                 "ratio_to_floor": round(verify_rate / floor_rate, 3),
