@@ -45,6 +45,7 @@ from __future__ import annotations
 import argparse
 import base64
 import binascii
+import bisect
 import hashlib
 import json
 import os
@@ -275,6 +276,7 @@ class LogVerifier:
     def __init__(self, checkpoints: list[Checkpoint], pending: Failure | None = None) -> None:
         self.roots = {checkpoint.size: checkpoint.root for checkpoint in checkpoints}
         self.sizes = sorted(self.roots)
+        self.previous = dict(zip(self.sizes, [0, *self.sizes]))  # size -> the checkpoint size before it
         self.size = 0  # lines verified so far
         self.edge: list[tuple[int, bytes]] = []  # (leaf count, hash) of the perfect subtrees of [0, size)
         self.buffer: list[bytes] = []  # lines received but not yet cut into a block
@@ -297,7 +299,8 @@ class LogVerifier:
             self.beyond = True
         if not keep:
             return None
-        return first, keep, tuple(size for size in self.sizes if first < size <= first + keep)
+        inside = self.sizes[bisect.bisect_right(self.sizes, first) : bisect.bisect_right(self.sizes, first + keep)]
+        return first, keep, tuple(inside)
 
     def blocks(self, lines: list[bytes], *, last: bool = False) -> Iterable[tuple[int, list[bytes], tuple[int, ...]]]:
         """Arguments of `check_block` for every complete block (and the partial one if `last`)."""
@@ -314,8 +317,7 @@ class LogVerifier:
         before = [hash_ for _count, hash_ in self.edge]
         for cut in sorted(cuts):
             if fold(before + cuts[cut]) != self.roots[cut]:
-                position = self.sizes.index(cut)
-                start = self.sizes[position - 1] if position else 0
+                start = self.previous[cut]
                 raise Failure(
                     start,
                     f"la racine recalculée pour {cut} événements diffère de la racine signée : "
