@@ -112,11 +112,14 @@ def verify(
     point_de_controle: Annotated[
         list[Path] | None, typer.Option("--point-de-controle", help="Point de contrôle relevé par ailleurs (répétable)")
     ] = None,
+    processus: Annotated[int | None, typer.Option(help="Processus de calcul (défaut : un par cœur)")] = None,
 ) -> None:
     """Vérifie un export sans base de données ni réglages ; code de sortie non nul au premier défaut."""
     arguments = [str(dossier)]
     if cle:
         arguments += ["--cle", cle]
+    if processus:
+        arguments += ["--processus", str(processus)]
     for path in point_de_controle or []:
         arguments += ["--point-de-controle", str(path)]
     code = verifier.main(arguments)

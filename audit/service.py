@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -221,7 +222,7 @@ class EventRow:
     leaf_index: int | None
     actor_label: str
 
-    @property
+    @cached_property
     def entry(self) -> dict[str, Any]:
         return json.loads(self.event.entry)
 

@@ -112,3 +112,30 @@ async def test_the_migrations_match_the_log_models(database):
 
     ours = [change for change in diff if table_of(change) in LOG_TABLES]
     assert ours == [], ours
+
+
+def test_the_verify_command_needs_no_database_and_fails_with_a_non_zero_code(tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from audit.checkpoints import Signer
+    from services.cli import app
+    from tests.audit.test_tampering import build_export, sample_entries
+
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    signer = Signer.generate("cli.primaires/journal")
+    export_ = build_export(signer, sample_entries(12), (5, 12))
+    (tmp_path / "public-key.vkey").write_bytes(export_.key)
+    (tmp_path / "checkpoints.jsonl").write_bytes(export_.checkpoints)
+    (tmp_path / "events.jsonl").write_bytes(export_.events)
+    runner = CliRunner()
+    ok = runner.invoke(app, ["audit", "verify", str(tmp_path), "--cle", signer.verifier_key, "--processus", "1"])
+    assert ok.exit_code == 0, ok.output
+    assert "Journal vérifié : 12 événements, 2 points de contrôle" in ok.output
+    lines = export_.events.splitlines(keepends=True)
+    (tmp_path / "events.jsonl").write_bytes(b"".join(lines[:3] + lines[4:]))
+    bad = runner.invoke(app, ["audit", "verify", str(tmp_path)])
+    assert bad.exit_code == 1
+    other = Signer.generate("cli.primaires/journal")
+    (tmp_path / "events.jsonl").write_bytes(export_.events)
+    replaced = runner.invoke(app, ["audit", "verify", str(tmp_path), "--cle", other.verifier_key])
+    assert replaced.exit_code == 1
