@@ -40,7 +40,6 @@ def upgrade() -> None:
         sa.Column("event_id", sa.BigInteger(), nullable=False),
         sa.Column("leaf_hash", sa.LargeBinary(), nullable=False),
         sa.CheckConstraint("octet_length(leaf_hash) = 32", name=op.f("ck_audit_leaf_leaf_hash_size")),
-        sa.ForeignKeyConstraint(["event_id"], ["audit_event.id"], name=op.f("fk_audit_leaf_event_id_audit_event")),
         sa.PrimaryKeyConstraint("leaf_index", name=op.f("pk_audit_leaf")),
         sa.UniqueConstraint("event_id", name=op.f("uq_audit_leaf_event_id")),
     )
