@@ -78,6 +78,12 @@ async def log_home(
     )
 
 
+@router.get("/journal/etat")
+async def status_panel(request: Request, session: DbSession, who: NationalReader) -> Response:
+    """The log's state as a panel of the role homes (loaded by htmx, see web.add_home_panel)."""
+    return web.render(request, "audit/_status_panel.html", {"status": await service.log_status(session)})
+
+
 @router.get("/journal/evenements/{event_id}")
 async def event_page(request: Request, event_id: int, session: DbSession, who: NationalReader) -> Response:
     detail = await service.event_detail(session, event_id)

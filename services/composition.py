@@ -64,6 +64,7 @@ def load_domains() -> Domains:
     # The log is read by those who check the operators: the high authority first, the
     # candidates' representatives, and the organisers themselves.
     web.add_nav_item("Journal d'audit", "/journal", {Role.AUTHORITY, Role.OBSERVER, Role.ORGANISER}, order=90)
+    web.add_home_panel("/journal/etat", "Journal d'audit", "/journal", {Role.AUTHORITY, Role.OBSERVER})
     web.add_nav_item("Mon compte", "/compte", {role for role in Role if role != Role.TABLET}, order=99)
     return domains
 

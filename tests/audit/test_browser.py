@@ -118,5 +118,11 @@ async def test_the_authority_checks_the_log_in_a_browser(log_database, server):
             flash = page.locator(".flash")
             await flash.wait_for()
             assert "Vérification complète réussie" in await flash.inner_text()
+
+            # The authority's home shows the log's state (a panel loaded by htmx).
+            await page.goto(f"{server}/haute-autorite")
+            panel = page.locator("#panneau-journal")
+            await panel.wait_for()
+            assert "vérifié" in await panel.inner_text()
         finally:
             await browser.close()

@@ -199,3 +199,13 @@ async def test_a_large_log_is_not_verified_inside_a_request(client, users, sessi
     page = await client.post("/journal/verification")
     assert page.status_code == 303
     assert "primaires audit check" in (await client.get("/journal")).text
+
+
+async def test_the_authority_home_shows_the_log_panel(client, users, sealed):
+    await users.as_role(client, Role.AUTHORITY)
+    home = await client.get("/haute-autorite")
+    assert 'hx-get="/journal/etat"' in home.text
+    panel = await client.get("/journal/etat", headers={"HX-Request": "true"})
+    assert panel.status_code == 200
+    assert 'id="panneau-journal"' in panel.text and "vérifié" in panel.text
+    assert "<html" not in panel.text
