@@ -44,22 +44,27 @@ def fail(message: str) -> None:
 
 
 def database_url(*, stop_at_exit: bool = True) -> str:
-    """DATABASE_URL when set; otherwise the embedded PostgreSQL of the data folder."""
+    """The schema owner's URL, for migrations (the embedded PostgreSQL when no DATABASE_URL).
+
+    Afterwards `settings().database_url` is the application's URL: DATABASE_URL as given, or
+    the embedded database's restricted user (see services/migrations/privileges.py).
+    """
     current = settings()
     if current.database_url:
-        return current.database_url
+        return current.migration_database_url or current.database_url
     mode = os.environ.get("PRIMAIRES_MODE", Mode.DEMO.value)
     url, server = embedded_pg.start(current.data_dir, stop_at_exit=stop_at_exit)
     _servers.append(server)
-    configure(mode=mode, database_url=url, data_dir=current.data_dir)
+    configure(**(current.model_dump() | {"mode": mode, "database_url": embedded_pg.app_url(url), "migration_database_url": url}))
     return url
 
 
 def run_with_database(work: Callable[[], Awaitable[T]], *, migrate: bool = False) -> T:
     """Open the database (embedded if needed), optionally migrate, run `work`, close."""
-    url = database_url()
+    owner_url = database_url()
     if migrate:
-        runner.upgrade(url)
+        runner.upgrade(owner_url)
+    url = settings().database_url or owner_url
 
     async def main() -> T:
         db.init_database(url, pool_size=4)
@@ -242,17 +247,18 @@ def demo(
     from services.app import create_app
 
     if os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL"):
-        url = settings().database_url or ""
-        configure(mode=Mode.DEMO, database_url=url, data_dir=data_dir, public_url=f"http://{host}:{port}")
+        given = settings().database_url or ""
+        configure(mode=Mode.DEMO, database_url=given, data_dir=data_dir, public_url=f"http://{host}:{port}")
     else:
         configure(mode=Mode.DEMO, data_dir=data_dir, public_url=f"http://{host}:{port}")
-        with console.status("Démarrage de PostgreSQL embarqué…"):
-            url = database_url()
+    with console.status("Démarrage de PostgreSQL embarqué…"):
+        owner_url = database_url()
     with console.status("Migrations…"):
-        runner.upgrade(url)
+        runner.upgrade(owner_url)
+    app_url = settings().database_url or owner_url
 
     async def prepare() -> Any:
-        db.init_database(url, pool_size=4)
+        db.init_database(app_url, pool_size=4)
         try:
             return await _prepare_demo()
         finally:
@@ -285,7 +291,7 @@ def serve(
     if not current.database_url:
         fail("DATABASE_URL n'est pas défini. (Pour essayer l'application : « primaires demo ».)")
     if migrate:
-        runner.upgrade(current.database_url)
+        runner.upgrade(current.migration_database_url or current.database_url)
     uvicorn.run(
         "services.app:create_app",
         factory=True,

@@ -14,6 +14,9 @@ from typing import Any
 from fastapi import APIRouter
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from audit import api as audit_api
+from audit import jobs as audit_jobs
+from audit import views as audit_views
 from services import web
 from services.auth import api as auth_api
 from services.auth import views as auth_views
@@ -52,15 +55,26 @@ def load_domains() -> Domains:
             telephony_views.router,
             sponsorship_views.router,
             sponsorship_api.router,
-        ]
+            audit_views.router,
+            audit_api.router,
+            audit_api.well_known,
+        ],
+        # The log's sequencer (integrates committed events, signs a checkpoint every few
+        # seconds) and its periodic full verification; safe with several workers.
+        background_jobs=[audit_jobs.sealing_job, audit_jobs.verification_job],
     )
     # SMS commands and voice flows register themselves when their module is imported: each domain
     # package adds `import <package>.sms  # noqa: F401` here (see docs/telephony.md).
+    web.add_template_package("audit")
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
     web.add_nav_item("Téléphonie", "/organisation/telephonie", {Role.ORGANISER, Role.AUTHORITY}, order=70)
     web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
     web.add_nav_item("Haute Autorité", "/haute-autorite", {Role.AUTHORITY}, order=10)
     web.add_nav_item("Observation", "/observation", {Role.OBSERVER}, order=10)
+    # The log is read by those who check the operators: the high authority first, the
+    # candidates' representatives, and the organisers themselves.
+    web.add_nav_item("Journal d'audit", "/journal", {Role.AUTHORITY, Role.OBSERVER, Role.ORGANISER}, order=90)
+    web.add_home_panel("/journal/etat", "Journal d'audit", "/journal", {Role.AUTHORITY, Role.OBSERVER})
     web.add_nav_item("Mon compte", "/compte", {role for role in Role if role != Role.TABLET}, order=99)
     web.add_nav_item("Parrainages", "/organisation/parrainages", {Role.ORGANISER}, order=20)
     web.add_nav_item("Parrainages", "/haute-autorite/parrainages", {Role.AUTHORITY}, order=20)
@@ -71,23 +85,30 @@ def load_domains() -> Domains:
 
 def import_models() -> None:
     """Import every ORM model, so that the metadata is complete (migrations, tests)."""
+    import audit.models  # noqa: F401
     import services.auth.models  # noqa: F401
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
-    import services.telephony.models  # noqa: F401
     import services.sponsorship.models  # noqa: F401
+    import services.telephony.models  # noqa: F401
     import services.territory.models  # noqa: F401
 
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """Each domain package's demo data, in dependency order: (what it shows, the step)."""
+    from audit.demo import seal_demo_log
     from services.sponsorship.demo import seed_sponsorship
 
-    return [("parrainages (répertoire des élus, formulaires, tirage de l'ordre du bulletin)", seed_sponsorship)]
+    return [
+        ("parrainages (répertoire des élus, formulaires, tirage de l'ordre du bulletin)", seed_sponsorship),
+        # Last: seal everything the steps above recorded, sign and verify.
+        ("journal d'audit scellé, signé et vérifié", seal_demo_log),
+    ]
 
 
 def cli_apps() -> list[tuple[str, Any]]:
     """Each domain package's Typer sub-application: (command name, app)."""
+    from audit.cli import app as audit_cli
     from services.sponsorship.cli import app as sponsorship_cli
 
-    return [("parrainages", sponsorship_cli)]
+    return [("parrainages", sponsorship_cli), ("audit", audit_cli)]

@@ -164,6 +164,9 @@ def _track_statement_writes(state: ORMExecuteState) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _refuse_unaudited_commit(session: Session) -> None:
+    # SQLAlchemy calls this hook *before* the commit's own final flush: flush first, or a
+    # change made to a loaded object and never flushed would slip past the guard.
+    session.flush()
     wrote = session.info.get("audited_writes")
     if wrote and not session.info.get("audit_events"):
         raise UnauditedChange(

@@ -2,6 +2,11 @@
 
 It listens on a Unix socket inside its data folder only (no TCP port, nothing exposed).
 When started as root, pgserver runs the server as its own unprivileged user.
+
+Two users connect, as in production (see `services.migrations.privileges`): `postgres` (the
+owner: `start` returns its URL, used for migrations) and `primaires_web`, a member of the
+restricted group role `primaires_app` (`app_url`: what the application uses). Local socket
+connections are trusted, so neither has a password.
 """
 
 from __future__ import annotations
@@ -12,7 +17,21 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+from services.migrations.privileges import APP_ROLE
+
 DATABASE_NAME = "primaires"
+APP_LOGIN = "primaires_web"
+
+ENSURE_APP_LOGIN = f"""
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN
+    CREATE ROLE {APP_ROLE} NOLOGIN;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '{APP_LOGIN}') THEN
+    CREATE ROLE {APP_LOGIN} LOGIN IN ROLE {APP_ROLE};
+  END IF;
+END $$;
+"""
 
 
 def start(data_dir: Path, *, database: str = DATABASE_NAME, stop_at_exit: bool = True) -> tuple[str, Any]:
@@ -30,7 +49,16 @@ def start(data_dir: Path, *, database: str = DATABASE_NAME, stop_at_exit: bool =
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}';")
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
+    server.psql(ENSURE_APP_LOGIN)
     return f"postgresql://postgres@/{database}?host={quote(str(pgdata))}", server
+
+
+def app_url(owner_url: str) -> str:
+    """The application's URL for an embedded database, given the owner's URL from `start`."""
+    prefix = "postgresql://postgres@"
+    if not owner_url.startswith(prefix):
+        raise ValueError("not an embedded database URL")
+    return f"postgresql://{APP_LOGIN}@" + owner_url[len(prefix) :]
 
 
 def stop(server: Any) -> None:

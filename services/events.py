@@ -98,8 +98,10 @@ class Event(BaseModel):
 class AuditEvent(Base):
     """One recorded event. Insert-only: the database refuses UPDATE and DELETE (see migrations).
 
-    `xid` is the recording transaction's id: the sequencer uses it to integrate events in
-    commit order without a global lock on the hot path.
+    `xid` is the recording transaction's id: the sequencer (`audit.sequencer`) integrates
+    events in (xid, id) order once every transaction below a watermark has finished, without
+    any lock on the hot path. `actor_scope` (a department or station code, or "national")
+    lets the high authority find what was done *from* a station as well as *about* it.
     """
 
     __tablename__ = "audit_event"
@@ -107,16 +109,17 @@ class AuditEvent(Base):
     __table_args__ = (
         Index("ix_audit_event_subjects", "subjects", postgresql_using="gin", postgresql_ops={"subjects": "jsonb_path_ops"}),
         Index("ix_audit_event_actor", "actor"),
+        Index("ix_audit_event_actor_scope", "actor_scope"),
         Index("ix_audit_event_kind", "kind"),
+        Index("ix_audit_event_xid_id", "xid", "id"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    xid: Mapped[int] = mapped_column(
-        BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"), index=True
-    )
+    xid: Mapped[int] = mapped_column(BigInteger, server_default=text("(pg_current_xact_id()::text)::bigint"))
     recorded_at: Mapped[datetime]
     kind: Mapped[str] = mapped_column(Text)
     actor: Mapped[str] = mapped_column(Text)
+    actor_scope: Mapped[str] = mapped_column(Text, server_default="national")
     subjects: Mapped[dict[str, Any]] = mapped_column(JSONB)
     entry: Mapped[str] = mapped_column(Text)
 
@@ -128,6 +131,7 @@ def record(session: AsyncSession, event: Event) -> AuditEvent:
         recorded_at=at,
         kind=event.kind,
         actor=event.actor.id,
+        actor_scope=event.actor.scope,
         subjects=event.subjects(),
         entry=event.entry(at),
     )

@@ -185,6 +185,7 @@ def render(
         "csrf_field": CSRF_FIELD,
         "flash": flash_message,
         "Role": Role,
+        "home_panels": home_panels(principal),
         **(context or {}),
     }
     html = environment().get_template(template).render(values)
@@ -282,3 +283,32 @@ def add_department_section(label: str, href_template: str, text: str) -> None:
 
 def department_sections() -> list[DepartmentSection]:
     return list(_department_sections)
+
+
+# --- Panels of the role homes ----------------------------------------------------------------
+# A domain package shows a live summary on a role's home page (the high authority's home shows
+# the audit log's state, say) without the platform knowing the package: the home loads the
+# panel's URL with htmx; without JavaScript, the panel is a plain link to `href`.
+
+
+@dataclass(frozen=True)
+class HomePanel:
+    url: str  # returns an HTML fragment
+    label: str
+    href: str
+    roles: frozenset[Role]
+
+
+_home_panels: list[HomePanel] = []
+
+
+def add_home_panel(url: str, label: str, href: str, roles: set[Role] | frozenset[Role]) -> None:
+    panel = HomePanel(url, label, href, frozenset(roles))
+    if panel not in _home_panels:
+        _home_panels.append(panel)
+
+
+def home_panels(principal: Principal | None) -> list[HomePanel]:
+    if principal is None:
+        return []
+    return [panel for panel in _home_panels if principal.role in panel.roles]

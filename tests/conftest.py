@@ -58,8 +58,32 @@ def _fresh_database_from_env(url: str) -> str:
     return base + (f"?{query}" if query else "")
 
 
+def _application_login(owner_url: str) -> str:
+    """With DATABASE_URL: a login in the restricted role `primaires_app`, with a fresh password."""
+    import asyncpg
+    from urllib.parse import quote, urlsplit, urlunsplit
+
+    password = secrets.token_urlsafe(18)
+
+    async def create() -> None:
+        connection = await asyncpg.connect(owner_url)
+        try:
+            exists = await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = 'primaires_test_app'")
+            verb = "ALTER" if exists else "CREATE"
+            await connection.execute(f"{verb} ROLE primaires_test_app LOGIN PASSWORD '{password}'")
+            await connection.execute("GRANT primaires_app TO primaires_test_app")
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    parts = urlsplit(owner_url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"primaires_test_app:{quote(password)}@{host}"))
+
+
 @pytest.fixture(scope="session")
-def database_url() -> str:
+def owner_database_url() -> str:
+    """The schema owner's URL (migrations, and tests that must act as the owner)."""
     given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
     if given:
         url = _fresh_database_from_env(given)
@@ -68,8 +92,25 @@ def database_url() -> str:
         # Not under pytest's basetemp: pytest prunes old run folders, and another test run on
         # the same machine could delete this database's files while it runs.
         url, server = embedded_pg.start(Path(tempfile.mkdtemp(prefix="primaires-pg-")), database="primaires_test")
-    configure(mode=Mode.TEST, database_url=url, secret_key=TEST_SECRET, public_url="http://testserver")
     runner.upgrade(url)
+    yield url
+    if server is not None:
+        embedded_pg.stop(server)
+        shutil.rmtree(Path(server.pgdata).parent, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def database_url(owner_database_url: str) -> str:
+    """The application's URL: a member of the restricted role `primaires_app`, as in production."""
+    url = owner_database_url
+    app_url = embedded_pg.app_url(url) if url.startswith("postgresql://postgres@/") else _application_login(url)
+    configure(
+        mode=Mode.TEST,
+        database_url=app_url,
+        migration_database_url=url,
+        secret_key=TEST_SECRET,
+        public_url="http://testserver",
+    )
 
     async def load() -> None:
         engine = create_async_engine(db.to_async_url(url))
@@ -79,10 +120,7 @@ def database_url() -> str:
         await engine.dispose()
 
     asyncio.run(load())
-    yield url
-    if server is not None:
-        embedded_pg.stop(server)
-        shutil.rmtree(Path(server.pgdata).parent, ignore_errors=True)
+    return app_url
 
 
 @pytest.fixture(scope="session")
@@ -93,17 +131,35 @@ async def database(database_url: str) -> AsyncIterator[db.Database]:
 
 
 @pytest.fixture
-async def session(database: db.Database) -> AsyncIterator[AsyncSession]:
+async def session(database: db.Database, request: pytest.FixtureRequest) -> AsyncIterator[AsyncSession]:
     """A session inside a transaction that is rolled back after the test: the app's commits
-    become savepoint releases, so nothing a test does outlives it."""
+    become savepoint releases, so nothing a test does outlives it.
+
+    A test that never commits would never meet the "no change without its audit event" guard
+    (it acts at commit): so at the end of every test, whatever the test wrote since its last
+    commit must have recorded an event, or the test fails. Tests that write fixtures straight
+    into tables, without a service, say so with `@pytest.mark.unaudited_writes`.
+    """
     async with database.engine.connect() as connection:
         transaction = await connection.begin()
         session = AsyncSession(bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False)
         try:
             yield session
+            if request.node.get_closest_marker("unaudited_writes") is None:
+                await check_no_unaudited_writes(session)
         finally:
             await session.close()
             await transaction.rollback()
+
+
+async def check_no_unaudited_writes(session: AsyncSession) -> None:
+    """Fail the test if the session holds writes to audited tables and no audit event."""
+    if session.sync_session.is_active:
+        await session.flush()  # pending objects count too (the guard sees them at flush)
+    info = session.sync_session.info
+    wrote = info.get("audited_writes")
+    if wrote and not info.get("audit_events"):
+        pytest.fail(f"Écriture sans événement d'audit : « {wrote} » a été modifié et aucun événement n'a été enregistré.")
 
 
 @pytest.fixture(scope="session")

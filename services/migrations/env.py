@@ -17,6 +17,7 @@ from sqlalchemy.pool import NullPool
 
 from services.composition import import_models
 from services.db import Base, to_async_url
+from services.migrations.privileges import apply_application_privileges
 
 MIGRATION_LOCK_ID = 0x7072696D  # "prim"
 
@@ -31,6 +32,8 @@ def _run(connection: Connection) -> None:
     try:
         with context.begin_transaction():
             context.run_migrations()
+            # The application's role gets its privileges on every table, the log's excepted.
+            apply_application_privileges(connection)
     finally:
         connection.execute(text("SELECT pg_advisory_unlock(:id)"), {"id": MIGRATION_LOCK_ID})
         connection.commit()

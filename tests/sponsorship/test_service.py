@@ -364,6 +364,7 @@ async def test_public_list_names_officials_but_not_members(session: AsyncSession
     assert await service.member_counts(session, roster.election) == {roster.candidates[0].id: {"33": 1}}
 
 
+@pytest.mark.unaudited_writes  # the test sets the phase directly, as a fixture
 async def test_rules_are_frozen_once_polls_open(session: AsyncSession, roster: Roster) -> None:
     round_1 = await elections.round_by_number(session, roster.election.id, 1)
     round_1.phase = "polls_open"
