@@ -22,6 +22,8 @@ from services.demo import DemoContext
 from services.elections import api as elections_api
 from services.elections import views as elections_views
 from services.territory import api as territory_api
+from voter_registry import api as registry_api
+from voter_registry import views as registry_views
 
 BackgroundJob = Callable[[], Awaitable[None]]
 # A demo step adds one package's demo data (registry, stations, results night...) to the demo
@@ -44,7 +46,19 @@ def load_domains() -> Domains:
             auth_api.router,
             elections_api.router,
             territory_api.router,
+            registry_views.router,
+            registry_api.router,
         ]
+    )
+    web.add_template_package("voter_registry")
+    web.add_nav_item("Listes électorales", "/registre", {Role.ORGANISER, Role.AUTHORITY}, order=20)
+    web.add_nav_item(
+        "Rechercher un électeur", "/registre/recherche", {Role.COMMISSION, Role.PRESIDENT, Role.ASSESSOR, Role.TABLET}, order=20
+    )
+    web.add_department_section(
+        "Listes électorales",
+        "/departements/{code}/registre",
+        "Extraits importés et rejets, bureaux et cantons, recherche, inscriptions complémentaires",
     )
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
     web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
@@ -60,13 +74,18 @@ def import_models() -> None:
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
     import services.territory.models  # noqa: F401
+    import voter_registry.models  # noqa: F401
 
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """Each domain package's demo data, in dependency order: (what it shows, the step)."""
-    return []
+    from voter_registry import demo as registry_demo
+
+    return [("listes électorales de synthèse (75, 33, 2A, 971)", registry_demo.seed_registry)]
 
 
 def cli_apps() -> list[tuple[str, Any]]:
     """Each domain package's Typer sub-application: (command name, app)."""
-    return []
+    from voter_registry import cli as registry_cli
+
+    return [("registry", registry_cli.app)]
