@@ -53,7 +53,7 @@ _SPECIAL_LETTERS = str.maketrans(
 _SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
-def fold(value: str) -> list[str]:
+def fold(value: str, *, abbreviations: bool = True) -> list[str]:
     """The words of `value`, lower-case ASCII, without accents nor punctuation.
 
     >>> fold("  Hélène-Marie d’ARC ")
@@ -68,7 +68,7 @@ def fold(value: str) -> list[str]:
             return "".join(ch if ch.isalnum() else " " for ch in value.casefold()).split()
         value = ascii_value
     words = value.lower().translate(_SEPARATORS).split()
-    if not _ABBREVIATIONS.keys().isdisjoint(words):
+    if abbreviations and not _ABBREVIATIONS.keys().isdisjoint(words):
         words = [_ABBREVIATIONS.get(word, word) for word in words]
     return words
 
@@ -137,21 +137,23 @@ def name_query_keys(value: str) -> tuple[QueryKey, ...]:
     >>> [(k.prefix, k.particles_required) for k in name_query_keys("Delafont")][:3]
     [('delafont', False), ('elafont', True), ('lafont', True)]
     """
-    words = tuple(fold(value))
-    if not words:
-        return ()
-    stripped = name_key_of_words(words)
-    glued = "".join(words)
     keys: dict[str, QueryKey] = {}
-    keys[stripped.key] = QueryKey(stripped.key, False)
-    if glued not in keys:
-        keys[glued] = QueryKey(glued, False)
-    # A single typed word may hide glued particles (« Delafontaine »); typed apart, they were
-    # already handled by the stripped and glued forms.
-    if len(words) == 1:
-        for form in sorted(_peel(glued), key=lambda f: (-len(f), f)):
+    expanded, raw = fold(value), fold(value, abbreviations=False)
+    # « st » may be « Saint » abbreviated or the beginning of « Stark » being typed: try both.
+    for words in (expanded, raw) if raw != expanded else (expanded,):
+        if not words:
+            continue
+        stripped = name_key_of_words(words)
+        glued = "".join(words)
+        for form in (stripped.key, glued):
             if form not in keys:
-                keys[form] = QueryKey(form, True)
+                keys[form] = QueryKey(form, False)
+        # A single typed word may hide glued particles (« Delafontaine »); typed apart, they
+        # were already handled by the stripped and glued forms.
+        if len(words) == 1:
+            for form in sorted(_peel(glued), key=lambda f: (-len(f), f)):
+                if form not in keys:
+                    keys[form] = QueryKey(form, True)
     # Keep a form only if it is not already covered by a shorter prefix with looser conditions.
     result = []
     for key in keys.values():

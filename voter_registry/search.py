@@ -130,6 +130,9 @@ class SearchScope:
     department: str | None = None
     national: bool = False
     full_detail_outside_area: bool = True
+    # Station staff search the whole country only with a given name, a birth date or a
+    # commune (a name alone is a way to browse the national list, not to find one voter).
+    national_needs_detail: bool = False
 
     @property
     def kind(self) -> str:
@@ -520,7 +523,7 @@ async def search_voters(
             others = tuple(d for d in commune_departments if d != scope.department)
         else:
             others = tuple(code for code in sorted(world.departments) if code != scope.department)
-        if others and (plan.given_words or birth or communes):
+        if others and (plan.given_words or birth or communes or not scope.national_needs_detail):
             levels.append((Level.NATIONAL, others))
         elif others:
             results.notes.append(

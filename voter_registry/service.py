@@ -138,6 +138,7 @@ def station_scope(area: StationArea) -> SearchScope:
         department=area.department_code,
         national=True,
         full_detail_outside_area=False,
+        national_needs_detail=True,
     )
 
 
@@ -359,7 +360,6 @@ async def register_supplementary(
     *,
     scope: SearchScope | None = None,
     today: date | None = None,
-    record_event: bool = True,
 ) -> SupplementaryVoter:
     """Register a party member (16–17 or foreign) or a voter with an attestation, for `election`."""
     today = today or today_in(election)
@@ -505,20 +505,19 @@ async def register_supplementary(
     )
     session.add(registration)
     await session.flush()
-    if record_event:
-        record(
-            session,
-            events.SupplementaryRegistered(
-                actor=actor,
-                election_id=election.id,
-                department_code=department_code,
-                registration_id=registration.id,
-                commune_code=commune.code,
-                bureau_code=spec.bureau_code,
-                registration_kind=spec.kind,
-                category=category_value,
-            ),
-        )
+    record(
+        session,
+        events.SupplementaryRegistered(
+            actor=actor,
+            election_id=election.id,
+            department_code=department_code,
+            registration_id=registration.id,
+            commune_code=commune.code,
+            bureau_code=spec.bureau_code,
+            registration_kind=spec.kind,
+            category=category_value,
+        ),
+    )
     return registration
 
 
@@ -648,9 +647,7 @@ async def import_members_file(
             continue
         try:
             async with session.begin_nested():
-                registration = await register_supplementary(
-                    session, actor, election, spec, today=today, record_event=False
-                )
+                registration = await register_supplementary(session, actor, election, spec, today=today)
             report.registered += 1
             report.departments.add(registration.department_code)
         except AppError as error:

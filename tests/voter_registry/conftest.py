@@ -18,8 +18,7 @@ ACTOR = Actor(id="system:test", role="organiser")
 HEADER = ";".join(COLUMNS)
 
 
-@pytest.fixture
-async def election(session: AsyncSession) -> Election:
+async def make_election(session: AsyncSession) -> Election:
     return await elections.create_election(
         session,
         ACTOR,
@@ -32,6 +31,11 @@ async def election(session: AsyncSession) -> Election:
             rounds=[RoundSpec(number=1, polling_date=date(2026, 11, 1)), RoundSpec(number=2, polling_date=date(2026, 11, 8))],
         ),
     )
+
+
+@pytest.fixture
+async def election(session: AsyncSession) -> Election:
+    return await make_election(session)
 
 
 def line(
