@@ -29,6 +29,8 @@ from services.telephony import views as telephony_views
 from services.sponsorship import api as sponsorship_api
 from services.sponsorship import views as sponsorship_views
 from services.territory import api as territory_api
+from voter_registry import api as registry_api
+from voter_registry import views as registry_views
 
 BackgroundJob = Callable[[], Awaitable[None]]
 # A demo step adds one package's demo data (registry, stations, results night...) to the demo
@@ -55,6 +57,8 @@ def load_domains() -> Domains:
             telephony_views.router,
             sponsorship_views.router,
             sponsorship_api.router,
+            registry_views.router,
+            registry_api.router,
             audit_views.router,
             audit_api.router,
             audit_api.well_known,
@@ -66,6 +70,16 @@ def load_domains() -> Domains:
     # SMS commands and voice flows register themselves when their module is imported: each domain
     # package adds `import <package>.sms  # noqa: F401` here (see docs/telephony.md).
     web.add_template_package("audit")
+    web.add_template_package("voter_registry")
+    web.add_nav_item("Listes électorales", "/registre", {Role.ORGANISER, Role.AUTHORITY}, order=20)
+    web.add_nav_item(
+        "Rechercher un électeur", "/registre/recherche", {Role.COMMISSION, Role.PRESIDENT, Role.ASSESSOR, Role.TABLET}, order=20
+    )
+    web.add_department_section(
+        "Listes électorales",
+        "/departements/{code}/registre",
+        "Extraits importés et rejets, bureaux et cantons, recherche, inscriptions complémentaires",
+    )
     web.add_nav_item("Paramétrage", "/organisation", {Role.ORGANISER}, order=10)
     web.add_nav_item("Téléphonie", "/organisation/telephonie", {Role.ORGANISER, Role.AUTHORITY}, order=70)
     web.add_nav_item("Comptes", "/organisation/comptes", {Role.ORGANISER}, order=80)
@@ -92,15 +106,18 @@ def import_models() -> None:
     import services.sponsorship.models  # noqa: F401
     import services.telephony.models  # noqa: F401
     import services.territory.models  # noqa: F401
+    import voter_registry.models  # noqa: F401
 
 
 def demo_steps() -> list[tuple[str, DemoStep]]:
     """Each domain package's demo data, in dependency order: (what it shows, the step)."""
     from audit.demo import seal_demo_log
     from services.sponsorship.demo import seed_sponsorship
+    from voter_registry.demo import seed_registry
 
     return [
         ("parrainages (répertoire des élus, formulaires, tirage de l'ordre du bulletin)", seed_sponsorship),
+        ("listes électorales de synthèse (75, 33, 2A, 971)", seed_registry),
         # Last: seal everything the steps above recorded, sign and verify.
         ("journal d'audit scellé, signé et vérifié", seal_demo_log),
     ]
@@ -110,5 +127,6 @@ def cli_apps() -> list[tuple[str, Any]]:
     """Each domain package's Typer sub-application: (command name, app)."""
     from audit.cli import app as audit_cli
     from services.sponsorship.cli import app as sponsorship_cli
+    from voter_registry.cli import app as registry_cli
 
-    return [("parrainages", sponsorship_cli), ("audit", audit_cli)]
+    return [("parrainages", sponsorship_cli), ("audit", audit_cli), ("registry", registry_cli)]

@@ -1,0 +1,297 @@
+"""`primaires registry …`: import, generate and purge electoral lists (messages in French)."""
+
+from __future__ import annotations
+
+import csv
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, Task, TextColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+app = typer.Typer(help="Listes électorales : import des extraits REU, données de synthèse, purge.", no_args_is_help=True)
+members_app = typer.Typer(help="Inscriptions complémentaires des adhérents.", no_args_is_help=True)
+app.add_typer(members_app, name="members")
+console = Console()
+
+
+class RateColumn(ProgressColumn):
+    """Lines per second since the start."""
+
+    def render(self, task: Task) -> Text:
+        lines = task.fields.get("lines", 0)
+        elapsed = task.elapsed or 0
+        rate = lines / elapsed if elapsed > 0 else 0
+        return Text(f"{lines:>12,} lignes · {rate:>9,.0f} lignes/s".replace(",", "\u202f"), style="cyan")
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]Erreur :[/] {message}")
+    raise typer.Exit(code=1)
+
+
+async def _election(session: Any, slug: str | None) -> Any:
+    from sqlalchemy import select
+
+    from services.elections import service as elections
+    from services.elections.models import Election
+
+    if slug:
+        election = await session.scalar(select(Election).where(Election.slug == slug))
+        if election is None:
+            raise LookupError(f"Élection « {slug} » introuvable.")
+        return election
+    election = await elections.current_election(session)
+    if election is None:
+        raise LookupError("Aucune élection n'est paramétrée : créez-la d'abord (ou indiquez --election).")
+    return election
+
+
+@app.command("import")
+def import_lists(
+    paths: Annotated[list[Path], typer.Argument(help="Fichiers CSV, dossiers ou archives zip des extraits REU")],
+    election: Annotated[str | None, typer.Option(help="Identifiant (slug) de l'élection ; par défaut l'élection courante")] = None,
+    rejets: Annotated[Path | None, typer.Option(help="Écrire le rapport complet des lignes rejetées (CSV)")] = None,
+) -> None:
+    """Importe des extraits des listes électorales (un fichier par commune, une transaction par fichier)."""
+    from services import db
+    from services.cli import CLI_ACTOR, run_with_database
+    from services.errors import AppError
+    from voter_registry.errors import FileRefused, RegistryBoundElsewhere
+    from voter_registry.importer import import_commune_file, list_files
+    from voter_registry.territory_cache import territory
+
+    try:
+        files = list_files(paths)
+    except AppError as error:
+        _fail(error.message)
+    if not files:
+        _fail("Aucun fichier CSV trouvé dans les chemins indiqués.")
+    total_bytes = sum(file.size for file in files)
+    totals = {"imported": 0, "replaced": 0, "unchanged": 0, "refused": 0, "voters": 0, "rejected": 0, "added": 0, "removed": 0, "changed": 0, "lines": 0}
+    shown_rejects: list[tuple[str, int, str, str]] = []
+    refusals: list[str] = []
+    rejects_handle = open(rejets, "w", encoding="utf-8-sig", newline="") if rejets else None  # noqa: SIM115
+    rejects_writer = csv.writer(rejects_handle, delimiter=";") if rejects_handle else None
+    if rejects_writer:
+        rejects_writer.writerow(["fichier", "ligne", "colonne", "motif"])
+
+    async def work() -> None:
+        from services.territory.service import load_territory
+
+        async with db.session_scope() as session:
+            await load_territory(session, CLI_ACTOR)
+            target = await _election(session, election)
+            await territory(session)
+        progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            TextColumn("{task.percentage:>3.0f} %"),
+            RateColumn(),
+            TextColumn("reste"),
+            TimeRemainingColumn(),
+            console=console,
+            transient=False,
+        )
+        with progress:
+            task = progress.add_task("Import des listes", total=total_bytes, lines=0)
+
+            def advance(size: int, lines: int) -> None:
+                task_ = progress.tasks[0]
+                progress.update(task, advance=size, lines=task_.fields.get("lines", 0) + lines)
+
+            for file in files:
+                started = progress.tasks[0].completed
+                try:
+                    async with db.session_scope() as session:
+                        report = await import_commune_file(session, CLI_ACTOR, target, file, progress=advance)
+                except RegistryBoundElsewhere as error:
+                    raise LookupError(error.message) from None
+                except AppError as error:
+                    totals["refused"] += 1
+                    refusals.append(error.message)
+                    if isinstance(error, FileRefused):
+                        for rejection in error.rejections:
+                            if rejects_writer:
+                                rejects_writer.writerow([rejection.file, rejection.line, rejection.column, rejection.reason])
+                    progress.console.print(f"[red]Refusé[/] {error.message}")
+                    progress.update(task, completed=started + file.size)
+                    continue
+                progress.update(task, completed=started + file.size)
+                totals[report.status] += 1
+                totals["voters"] += report.voters if report.status != "unchanged" else 0
+                for key in ("rejected", "added", "removed", "changed", "lines"):
+                    totals[key] += getattr(report, key)
+                for rejection in report.rejections:
+                    if rejects_writer:
+                        rejects_writer.writerow([rejection.file, rejection.line, rejection.column, rejection.reason])
+                    if len(shown_rejects) < 10:
+                        shown_rejects.append((rejection.file, rejection.line, rejection.column, rejection.reason))
+                for warning in report.warnings:
+                    if "postérieur" not in warning:
+                        progress.console.print(f"[yellow]Attention[/] {file.name} : {warning}")
+
+    started_at = time.monotonic()
+    try:
+        run_with_database(work, migrate=True)
+    except LookupError as error:
+        _fail(str(error))
+    finally:
+        if rejects_handle:
+            rejects_handle.close()
+    elapsed = time.monotonic() - started_at
+    table = Table(title=f"Import terminé en {elapsed:,.1f} s".replace(",", "\u202f"))
+    table.add_column("Fichiers")
+    table.add_column("Nombre", justify="right")
+    for label, key in (("importés (nouvelle commune)", "imported"), ("remplaçant un extrait", "replaced"), ("identiques, ignorés", "unchanged"), ("refusés", "refused")):
+        table.add_row(label, f"{totals[key]:,}".replace(",", "\u202f"))
+    console.print(table)
+    console.print(
+        f"Lignes lues : {totals['lines']:,} · électeurs des communes importées : {totals['voters']:,} · "
+        f"lignes rejetées : {totals['rejected']:,} · ajoutés : {totals['added']:,} · retirés : {totals['removed']:,} · "
+        f"modifiés : {totals['changed']:,}".replace(",", "\u202f")
+    )
+    if shown_rejects:
+        rejects_table = Table(title="Premières lignes rejetées")
+        for column in ("Fichier", "Ligne", "Colonne", "Motif"):
+            rejects_table.add_column(column)
+        for file_name, line, column, reason in shown_rejects:
+            rejects_table.add_row(Path(file_name).name, str(line), column or "—", reason)
+        console.print(rejects_table)
+        if rejets:
+            console.print(f"Rapport complet des rejets : {rejets}")
+        else:
+            console.print("Rapport complet : option --rejets FICHIER.csv, ou la page « Listes électorales » de l'application.")
+    if totals["refused"]:
+        raise typer.Exit(code=1)
+
+
+@app.command("generate")
+def generate(
+    departments: Annotated[str, typer.Option(help="Départements, séparés par des virgules (ex. 75,33,2A,971)")],
+    voters: Annotated[int, typer.Option(help="Nombre total d'électeurs à générer", min=1)],
+    out: Annotated[Path, typer.Option(help="Dossier de sortie (un fichier par commune), ou fichier .zip")],
+    seed: Annotated[int, typer.Option(help="Graine : mêmes octets pour la même graine")] = 2027,
+    date: Annotated[str, typer.Option(help="Date d'extraction jj/mm/aaaa[-HHhMM]")] = "01/09/2026-10h00",
+    bureau_size: Annotated[int, typer.Option(help="Électeurs par bureau de vote (environ)", min=50)] = 1000,
+    oddities: Annotated[float, typer.Option(help="Part des bizarreries réelles (accents, espaces, 00/00)", min=0, max=1)] = 0.02,
+    malformed: Annotated[float, typer.Option(help="Part des lignes malformées", min=0, max=1)] = 0.002,
+    windows: Annotated[float, typer.Option(help="Part des fichiers encodés en Windows-1252", min=0, max=1)] = 0.05,
+) -> None:
+    """Génère des extraits REU de synthèse, réalistes, pour la démonstration, les tests et les mesures."""
+    from voter_registry.generator import GeneratorOptions, generate as generate_files, write_zip
+    from voter_registry.reu import PARIS
+
+    try:
+        stamp = datetime.strptime(date, "%d/%m/%Y-%Hh%M") if "-" in date else datetime.strptime(date, "%d/%m/%Y")
+    except ValueError:
+        _fail(f"Date « {date} » illisible : jj/mm/aaaa ou jj/mm/aaaa-HHhMM.")
+    options = GeneratorOptions(
+        departments=tuple(code.strip() for code in departments.split(",") if code.strip()),
+        voters=voters,
+        seed=seed,
+        extracted_at=stamp.replace(tzinfo=PARIS),
+        bureau_size=bureau_size,
+        oddity_share=oddities,
+        malformed_share=malformed,
+        windows_share=windows,
+    )
+    summary = {"files": 0, "voters": 0, "lines": 0, "malformed": 0, "windows": 0}
+
+    def counted(files: Any) -> Any:
+        for file in files:
+            summary["files"] += 1
+            summary["voters"] += file.voters
+            summary["lines"] += file.lines
+            summary["malformed"] += file.malformed
+            summary["windows"] += file.encoding != "utf-8"
+            yield file
+
+    try:
+        with console.status("Génération des extraits…"):
+            files = counted(generate_files(options))
+            if out.suffix.lower() == ".zip":
+                out.parent.mkdir(parents=True, exist_ok=True)
+                write_zip(files, str(out))
+            else:
+                out.mkdir(parents=True, exist_ok=True)
+                for file in files:
+                    (out / file.name).write_bytes(file.data)
+    except ValueError as error:
+        _fail(str(error))
+    console.print(
+        f"{summary['files']} fichiers (communes) écrits dans {out} : {summary['voters']:,} électeurs, "
+        f"{summary['lines']:,} lignes dont {summary['malformed']:,} malformées, "
+        f"{summary['windows']} fichier(s) en Windows-1252.".replace(",", "\u202f")
+    )
+
+
+@app.command("purge")
+def purge(
+    election: Annotated[str, typer.Option(help="Identifiant (slug) de l'élection dont les listes sont à détruire")],
+    force: Annotated[bool, typer.Option(help="Purger avant la fin de l'élection (journalisé)")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Ne pas demander de confirmation")] = False,
+) -> None:
+    """Détruit la copie des listes électorales et les inscriptions complémentaires d'une élection."""
+    from services import db
+    from services.cli import CLI_ACTOR, run_with_database
+    from services.errors import AppError
+    from voter_registry.service import purge_registry
+
+    if not yes and not typer.confirm(f"Détruire définitivement les listes électorales de l'élection « {election} » ?"):
+        raise typer.Exit(code=1)
+
+    async def work() -> Any:
+        async with db.session_scope() as session:
+            target = await _election(session, election)
+            return await purge_registry(session, CLI_ACTOR, target, force=force)
+
+    try:
+        report = run_with_database(work, migrate=True)
+    except (AppError, LookupError) as error:
+        _fail(getattr(error, "message", str(error)))
+    console.print(
+        f"Listes purgées : {report.voters:,} électeurs de {report.communes:,} communes, {report.imports:,} rapports "
+        f"d'import, {report.supplementary:,} inscriptions complémentaires. L'opération est inscrite au journal.".replace(",", "\u202f")
+    )
+
+
+@members_app.command("import")
+def members_import(
+    path: Annotated[Path, typer.Argument(help="Fichier CSV des adhérents (« ; », UTF-8)")],
+    election: Annotated[str | None, typer.Option(help="Identifiant (slug) de l'élection")] = None,
+) -> None:
+    """Inscrit les adhérents de 16–17 ans et étrangers d'un fichier de parti (avant la date limite)."""
+    from services import db
+    from services.cli import CLI_ACTOR, run_with_database
+    from services.errors import AppError
+    from voter_registry.service import MEMBER_COLUMNS, import_members_file
+
+    if not path.is_file():
+        _fail(f"Fichier introuvable : « {path} ». Colonnes attendues : {'; '.join(MEMBER_COLUMNS)}.")
+
+    async def work() -> Any:
+        async with db.session_scope() as session:
+            target = await _election(session, election)
+            return await import_members_file(session, CLI_ACTOR, target, path.name, path.read_bytes())
+
+    try:
+        report = run_with_database(work, migrate=True)
+    except (AppError, LookupError) as error:
+        _fail(getattr(error, "message", str(error)))
+    console.print(
+        f"{report.lines} lignes : {report.registered} inscrits, {report.already_registered} déjà inscrits, "
+        f"{len(report.rejects)} refusés."
+    )
+    for line, _column, reason in report.rejects[:30]:
+        console.print(f"  ligne {line} : {reason}")
+
+
+def main() -> None:  # pragma: no cover - for `python -m voter_registry.cli`
+    sys.exit(app())

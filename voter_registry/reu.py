@@ -1,0 +1,406 @@
+"""The REU extract format (« Listes électeurs actifs »): columns, file names, lines → voters.
+
+What a commune's electoral-list software exports and what parties receive: CSV, ``;``
+separator, UTF-8, dates ``dd/mm/yyyy`` whose unknown parts are ``00``, one file per commune
+named ``ListesElecteursActifs-com{INSEE}-{dd-mm-yyyy}-{HHhMM}.csv``, a header line and 27
+columns (`COLUMNS`). There is no voter number; a person may be on the main list and on a
+complementary list (EU citizens: municipal and European elections).
+
+This module is pure (no I/O): `parse_line` turns one physical line into a `ParsedVoter` (the
+row ready for COPY) or a `Rejection` whose reason, in French, is written for the organiser
+who will fix the file. Lines are parsed one by one (a stray quote never swallows the next
+lines) and reasons never quote a person's name.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
+
+from voter_registry.normalize import (
+    birth_place_identity,
+    fold,
+    given_names_key_of_words,
+    identity_digest,
+    identity_string_of_words,
+    name_key_of_words,
+)
+
+COLUMNS = (
+    "code du l'ugle",
+    "libellé de l'ugle",
+    "libellé du type de liste",
+    "nom de naissance",
+    "nom d'usage",
+    "prénoms",
+    "sexe",
+    "date de naissance",
+    "code commune de naissance",
+    "libellé commune de naissance",
+    "code département de naissance",
+    "pays de naissance",
+    "libellé nationalité",
+    "numéro de voie",
+    "libellé de voie",
+    "complément 1",
+    "complément 2",
+    "lieu-dit",
+    "code postal",
+    "commune",
+    "pays",
+    "code du bureau de vote",
+    "libellé du bureau de vote",
+    "code circonscription législative du bureau de vote",
+    "libellé canton du bureau de vote",
+    "libellé circonscription métropolitaine du bureau de vote",
+    "numéro d'ordre dans le bureau de vote",
+)
+COLUMN_COUNT = len(COLUMNS)
+(
+    UGLE_CODE, UGLE_LABEL, LIST_TYPE, BIRTH_NAME, USAGE_NAME, GIVEN_NAMES, SEX, BIRTH_DATE,
+    BIRTH_COMMUNE_CODE, BIRTH_COMMUNE, BIRTH_DEPARTMENT, BIRTH_COUNTRY, NATIONALITY,
+    STREET_NUMBER, STREET, COMPLEMENT_1, COMPLEMENT_2, LIEU_DIT, POSTAL_CODE, COMMUNE, COUNTRY,
+    BUREAU_CODE, BUREAU_LABEL, CIRCONSCRIPTION_CODE, CANTON_LABEL, METRO_CIRCONSCRIPTION, ORDER_NUMBER,
+) = range(COLUMN_COUNT)  # fmt: skip
+
+# The lists of the REU, as a bit mask: a voter on several lists is one voter with several bits.
+MAIN_LIST, MUNICIPAL_LIST, EUROPEAN_LIST = 1, 2, 4
+LIST_LABELS = {
+    MAIN_LIST: "Liste principale",
+    MUNICIPAL_LIST: "Liste complémentaire municipale",
+    EUROPEAN_LIST: "Liste complémentaire européenne",
+}
+_LIST_TYPES = {
+    "liste principale": MAIN_LIST,
+    "liste complémentaire municipale": MUNICIPAL_LIST,
+    "liste complémentaire européenne": EUROPEAN_LIST,
+    "lp": MAIN_LIST,
+    "principale": MAIN_LIST,
+    "liste complementaire municipale": MUNICIPAL_LIST,
+    "lcm": MUNICIPAL_LIST,
+    "complementaire municipale": MUNICIPAL_LIST,
+    "liste complementaire europeenne": EUROPEAN_LIST,
+    "lce": EUROPEAN_LIST,
+    "complementaire europeenne": EUROPEAN_LIST,
+}
+
+# Columns of the `voter` table filled by COPY, in this order (the id comes from its sequence).
+VOTER_COLUMNS = (
+    "department_code",
+    "commune_code",
+    "bureau_code",
+    "lists",
+    "identity_hash",
+    "birth_name",
+    "usage_name",
+    "given_names",
+    "sex",
+    "birth_year",
+    "birth_month",
+    "birth_day",
+    "birth_commune_code",
+    "birth_commune",
+    "birth_department_code",
+    "birth_country",
+    "nationality",
+    "address",
+    "order_number",
+    "birth_key",
+    "usage_key",
+    "given_key",
+    "name_flags",
+)
+# `name_flags` bits: the birth / usage name started with particles (see normalize).
+BIRTH_PARTICLES, USAGE_PARTICLES = 1, 2
+
+MAX_NAME = 200
+MAX_GIVEN_NAMES = 300
+MAX_TEXT = 300
+MAX_BUREAU_CODE = 10
+MIN_BIRTH_YEAR = 1890
+PARIS = ZoneInfo("Europe/Paris")
+
+FILE_NAME = re.compile(
+    r"ListesElecteursActifs-com(?P<code>[0-9][0-9AB][0-9]{3})-(?P<day>\d{2})-(?P<month>\d{2})-(?P<year>\d{4})"
+    r"-(?P<hour>\d{2})h(?P<minute>\d{2})",
+    re.IGNORECASE,
+)
+_DEPARTMENT_CODE = re.compile(r"^(0[1-9]|[1-8][0-9]|9[0-5]|2[AB]|97[1-8]|98[4-9]|99)$")
+_COMMUNE_CODE = re.compile(r"^[0-9][0-9AB][0-9]{3}$")
+
+
+# --- File names and headers ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileName:
+    commune_code: str
+    extracted_at: datetime
+
+
+def parse_file_name(name: str) -> FileName | None:
+    """Commune and extraction time from ``ListesElecteursActifs-com33063-01-09-2026-10h00.csv``."""
+    match = FILE_NAME.search(name)
+    if match is None:
+        return None
+    try:
+        extracted = datetime(
+            int(match["year"]), int(match["month"]), int(match["day"]), int(match["hour"]), int(match["minute"]), tzinfo=PARIS
+        )
+    except ValueError:
+        return None
+    return FileName(match["code"].upper(), extracted)
+
+
+def file_name_for(commune_code: str, extracted_at: datetime) -> str:
+    return f"ListesElecteursActifs-com{commune_code}-{extracted_at:%d-%m-%Y-%Hh%M}.csv"
+
+
+_HEADER_FILLER = frozenset({"de", "du", "des", "d", "l", "la", "le"})
+
+
+def _header_signature(cell: str) -> tuple[str, ...]:
+    return tuple(word for word in fold(cell) if word not in _HEADER_FILLER)
+
+
+_EXPECTED_HEADER = tuple(_header_signature(column) for column in COLUMNS)
+
+
+class HeaderProblem(NamedTuple):
+    message: str
+
+
+def check_header(fields: list[str]) -> HeaderProblem | None:
+    """None when `fields` is the REU header (tolerant of case, accents and « du/de l' »)."""
+    expected = "; ".join(COLUMNS)
+    if len(fields) != COLUMN_COUNT:
+        return HeaderProblem(
+            f"Ce fichier n'est pas un extrait des listes électorales au format REU : son en-tête compte "
+            f"{len(fields)} colonnes au lieu de {COLUMN_COUNT}, séparées par « ; ». Colonnes attendues, "
+            f"dans cet ordre : {expected}."
+        )
+    for position, (cell, signature) in enumerate(zip(fields, _EXPECTED_HEADER, strict=True), start=1):
+        if _header_signature(cell.lstrip("\ufeff")) != signature:
+            return HeaderProblem(
+                f"Ce fichier n'est pas un extrait des listes électorales au format REU : la colonne {position} "
+                f"s'intitule « {cell.strip()[:60]} » au lieu de « {COLUMNS[position - 1]} ». Colonnes attendues, "
+                f"dans cet ordre : {expected}."
+            )
+    return None
+
+
+def split_line(line: str) -> list[str] | None:
+    """The fields of one physical line; None when a quote is left open on the line."""
+    if '"' not in line:
+        return line.split(";")
+    try:
+        rows = list(csv.reader([line], delimiter=";", quotechar='"', strict=True))
+    except csv.Error:
+        return None
+    return rows[0] if rows else [""]
+
+
+# --- Lines ---------------------------------------------------------------------------------------
+
+
+class Rejection(NamedTuple):
+    column: str  # the column's name, or "" for the whole line
+    reason: str
+
+
+class BureauInfo(NamedTuple):
+    code: str
+    label: str
+    circonscription_code: str
+    canton_label: str
+
+
+class ParsedVoter(NamedTuple):
+    commune_code: str
+    bureau: BureauInfo
+    lists: int
+    identity_hash: bytes
+    record: tuple  # the COPY record, in VOTER_COLUMNS order
+
+
+def _clean(value: str) -> str:
+    return " ".join(value.split()) if ("  " in value or "\t" in value or value[:1] == " " or value[-1:] == " ") else value
+
+
+_MONTH_DAYS = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+
+
+def parse_birth_date(value: str, max_year: int) -> tuple[int, int, int] | str:
+    """(year, month, day) with 0 for unknown parts, or the French reason it is refused."""
+    text = value.strip()
+    if len(text) != 10 or text[2] != "/" or text[5] != "/":
+        return f"Date de naissance « {text[:20]} » illisible (attendu : jj/mm/aaaa, 00 pour une partie inconnue)."
+    day_text, month_text, year_text = text[:2], text[3:5], text[6:]
+    if not (day_text.isdigit() and month_text.isdigit() and year_text.isdigit() and text.isascii()):
+        return f"Date de naissance « {text} » illisible (attendu : jj/mm/aaaa, 00 pour une partie inconnue)."
+    day, month, year = int(day_text), int(month_text), int(year_text)
+    if year < MIN_BIRTH_YEAR or year > max_year:
+        return f"Année de naissance {year_text} impossible (attendu entre {MIN_BIRTH_YEAR} et {max_year})."
+    if month > 12 or (month == 0 and day != 0):
+        return f"Date de naissance « {text} » impossible (mois inconnu ou invalide)."
+    if day > _MONTH_DAYS[month] or (month == 2 and day == 29 and not calendar.isleap(year)):
+        return f"Date de naissance « {text} » impossible (ce jour n'existe pas)."
+    return year, month, day
+
+
+def format_birth_date(year: int, month: int, day: int) -> str:
+    """« 12/04/1953 », « 00/00/1953 » as in the REU."""
+    return f"{day:02d}/{month:02d}/{year:04d}"
+
+
+def compact_address(fields: list[str]) -> str:
+    street = " ".join(part for part in (fields[STREET_NUMBER].strip(), fields[STREET].strip()) if part)
+    town = " ".join(part for part in (fields[POSTAL_CODE].strip(), fields[COMMUNE].strip()) if part)
+    country = fields[COUNTRY].strip()
+    if country.upper() == "FRANCE":
+        country = ""
+    parts = (street, fields[COMPLEMENT_1].strip(), fields[COMPLEMENT_2].strip(), fields[LIEU_DIT].strip(), town, country)
+    return _clean(", ".join(part for part in parts if part))[:MAX_TEXT]
+
+
+def parse_fields(
+    fields: list[str], *, department_code: str, commune_code: str, max_year: int
+) -> ParsedVoter | Rejection:
+    """Validate one line's fields and build the voter row, or say why the line is refused."""
+    if len(fields) != COLUMN_COUNT:
+        return Rejection("", f"La ligne compte {len(fields)} colonnes au lieu de {COLUMN_COUNT} (séparateur « ; »).")
+    ugle = fields[UGLE_CODE].strip().upper()
+    if not ugle:
+        return Rejection(COLUMNS[UGLE_CODE], "Code de la commune (UGLE) manquant.")
+    if ugle != commune_code:
+        return Rejection(
+            COLUMNS[UGLE_CODE],
+            f"Ligne de la commune {ugle[:10]} dans le fichier de la commune {commune_code} : un fichier par commune.",
+        )
+    list_label = fields[LIST_TYPE]
+    lists = _LIST_TYPES.get(list_label.lower().strip()) or _LIST_TYPES.get(" ".join(fold(list_label)))
+    if lists is None:
+        return Rejection(
+            COLUMNS[LIST_TYPE],
+            f"Type de liste « {list_label.strip()[:60]} » inconnu (attendu : Liste principale, "
+            "Liste complémentaire municipale ou Liste complémentaire européenne).",
+        )
+    birth_name = _clean(fields[BIRTH_NAME])
+    if not birth_name:
+        return Rejection(COLUMNS[BIRTH_NAME], "Nom de naissance manquant.")
+    if len(birth_name) > MAX_NAME:
+        return Rejection(COLUMNS[BIRTH_NAME], f"Nom de naissance trop long ({len(birth_name)} caractères, {MAX_NAME} au plus).")
+    birth_words = fold(birth_name)
+    birth = name_key_of_words(birth_words)
+    if not birth.key:
+        return Rejection(COLUMNS[BIRTH_NAME], "Nom de naissance sans aucune lettre.")
+    usage_name = _clean(fields[USAGE_NAME])
+    if len(usage_name) > MAX_NAME:
+        return Rejection(COLUMNS[USAGE_NAME], f"Nom d'usage trop long ({len(usage_name)} caractères, {MAX_NAME} au plus).")
+    usage_key, usage_particles = "", False
+    if usage_name:
+        usage = name_key_of_words(fold(usage_name))
+        if usage.key == birth.key and usage.had_particles == birth.had_particles:
+            usage_name = ""  # the same name written twice is no usage name
+        else:
+            usage_key, usage_particles = usage.key, usage.had_particles
+    given_names = _clean(fields[GIVEN_NAMES])
+    if len(given_names) > MAX_GIVEN_NAMES:
+        return Rejection(COLUMNS[GIVEN_NAMES], f"Prénoms trop longs ({len(given_names)} caractères, {MAX_GIVEN_NAMES} au plus).")
+    sex = fields[SEX].strip().upper()
+    if sex not in ("M", "F"):
+        return Rejection(COLUMNS[SEX], f"Sexe « {fields[SEX].strip()[:10]} » non reconnu (attendu : M ou F).")
+    date = parse_birth_date(fields[BIRTH_DATE], max_year)
+    if isinstance(date, str):
+        return Rejection(COLUMNS[BIRTH_DATE], date)
+    year, month, day = date
+    birth_commune_code = fields[BIRTH_COMMUNE_CODE].strip().upper()
+    if birth_commune_code and not _COMMUNE_CODE.match(birth_commune_code):
+        return Rejection(
+            COLUMNS[BIRTH_COMMUNE_CODE], f"Code commune de naissance « {birth_commune_code[:10]} » invalide (5 caractères INSEE)."
+        )
+    birth_department = fields[BIRTH_DEPARTMENT].strip().upper()
+    if birth_department and not _DEPARTMENT_CODE.match(birth_department):
+        return Rejection(COLUMNS[BIRTH_DEPARTMENT], f"Code département de naissance « {birth_department[:10]} » invalide.")
+    bureau_code = fields[BUREAU_CODE].strip()
+    if not bureau_code:
+        return Rejection(COLUMNS[BUREAU_CODE], "Code du bureau de vote manquant.")
+    if len(bureau_code) > MAX_BUREAU_CODE:
+        return Rejection(COLUMNS[BUREAU_CODE], f"Code du bureau de vote trop long ({MAX_BUREAU_CODE} caractères au plus).")
+    order_text = fields[ORDER_NUMBER].strip()
+    if order_text and not (order_text.isascii() and order_text.isdigit() and len(order_text) <= 9):
+        return Rejection(COLUMNS[ORDER_NUMBER], f"Numéro d'ordre « {order_text[:12]} » invalide (nombre entier attendu).")
+    birth_commune = _clean(fields[BIRTH_COMMUNE])[:MAX_TEXT]
+    birth_country = _clean(fields[BIRTH_COUNTRY])[:MAX_TEXT]
+    given_words = fold(given_names)
+    identity = identity_digest(
+        identity_string_of_words(
+            birth_words,
+            given_words,
+            year,
+            month,
+            day,
+            birth_place_identity(birth_commune_code, birth_department, birth_country, birth_commune),
+        )
+    )
+    flags = (BIRTH_PARTICLES if birth.had_particles else 0) | (USAGE_PARTICLES if usage_particles else 0)
+    record = (
+        department_code,
+        commune_code,
+        bureau_code,
+        lists,
+        identity,
+        birth_name,
+        usage_name,
+        given_names,
+        sex,
+        year,
+        month,
+        day,
+        birth_commune_code,
+        birth_commune,
+        birth_department,
+        birth_country,
+        _clean(fields[NATIONALITY])[:MAX_TEXT],
+        compact_address(fields),
+        int(order_text) if order_text else 0,
+        birth.key,
+        usage_key,
+        given_names_key_of_words(given_names, given_words),
+        flags,
+    )
+    bureau = BureauInfo(
+        bureau_code,
+        _clean(fields[BUREAU_LABEL])[:MAX_TEXT],
+        fields[CIRCONSCRIPTION_CODE].strip()[:20],
+        _clean(fields[CANTON_LABEL])[:MAX_TEXT],
+    )
+    return ParsedVoter(commune_code, bureau, lists, identity, record)
+
+
+def parse_line(
+    line: str, *, department_code: str, commune_code: str, max_year: int
+) -> ParsedVoter | Rejection:
+    if "\x00" in line:
+        return Rejection("", "La ligne contient un caractère nul (fichier binaire ou corrompu).")
+    fields = split_line(line)
+    if fields is None:
+        return Rejection("", "Guillemet ouvert et jamais fermé sur la ligne.")
+    return parse_fields(fields, department_code=department_code, commune_code=commune_code, max_year=max_year)
+
+
+def decode_line(raw: bytes) -> tuple[str, bool]:
+    """(text, was_windows_1252): UTF-8 first; a line that is not UTF-8 is read as Windows-1252.
+
+    Decoding line by line keeps a mostly-UTF-8 file with a few Windows lines readable instead
+    of garbling the whole file; the importer warns about the Windows lines.
+    """
+    try:
+        return raw.decode("utf-8"), False
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", errors="replace"), True

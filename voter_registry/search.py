@@ -1,0 +1,580 @@
+"""Finding a voter in a second among 48 M: prefix search on folded keys, ranked, widening from the
+station's area to its department, then to the country.
+
+How a query runs (`search_voters`):
+1. the typed family name becomes a few key prefixes (`normalize.name_query_keys`), each a range
+   scan `key >= 'fontaine' AND key < 'fontainf'` on a b-tree that starts with the department
+   (and, for the station's area, the commune and the bureau), on the birth name and the usage
+   name; given names (any order, prefixes), birth date or year and commune filter the rows;
+2. the levels are searched in order — the station's bureaux, then its department, then the
+   country — and, by default, the search stops at the first level that finds someone;
+3. at most `MAX_CANDIDATES` rows per level are read and ranked in Python: exact name before
+   prefix, given names matching as typed, full birth date, birth name before usage name.
+
+Every call is recorded in the transparency log (`events.RegistryLookup`), without what was
+typed. Results outside a station's area are reduced to what tells the voter where to go.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date
+from enum import StrEnum
+
+from sqlalchemy import Select, and_, literal, null, or_, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.elections.models import Election
+from services.errors import InvalidInput
+from services.events import Actor, record
+from voter_registry import events
+from voter_registry.eligibility import Eligibility, Person, Rules, Source, Status, evaluate
+from voter_registry.errors import QueryTooVague
+from voter_registry.models import RegistryBureau, RegistryState, SupplementaryVoter, Voter
+from voter_registry.normalize import PARTICLES, QueryKey, fold, given_query_words, name_query_keys
+from voter_registry.reu import BIRTH_PARTICLES, LIST_LABELS, USAGE_PARTICLES, format_birth_date
+from voter_registry.territory_cache import territory
+
+MAX_CANDIDATES = 200
+DEFAULT_LIMIT = 20
+
+
+class Level(StrEnum):
+    AREA = "bureau"
+    DEPARTMENT = "departement"
+    NATIONAL = "national"
+
+    @property
+    def label(self) -> str:
+        return {"bureau": "Dans ce bureau", "departement": "Dans le département", "national": "Ailleurs en France"}[
+            self.value
+        ]
+
+
+# --- Queries -----------------------------------------------------------------------------------
+
+_DATE_FULL = re.compile(r"^(\d{1,2})[/.\- ](\d{1,2})[/.\- ](\d{4})$")
+_DATE_MONTH = re.compile(r"^(\d{1,2})[/.\- ](\d{4})$")
+
+
+def parse_birth_query(text: str) -> tuple[int, int, int] | None:
+    """(year, month, day), 0 for what is not given; None when empty. Raises InvalidInput in French."""
+    value = text.strip()
+    if not value:
+        return None
+    if value.isdigit() and len(value) == 8:
+        value = f"{value[:2]}/{value[2:4]}/{value[4:]}"
+    if value.isdigit() and len(value) == 4:
+        year, month, day = int(value), 0, 0
+    elif match := _DATE_FULL.match(value):
+        day, month, year = int(match[1]), int(match[2]), int(match[3])
+    elif match := _DATE_MONTH.match(value):
+        day, month, year = 0, int(match[1]), int(match[2])
+    else:
+        raise InvalidInput(
+            f"Date de naissance « {value[:20]} » non reconnue : tapez jj/mm/aaaa, mm/aaaa ou l'année (aaaa).",
+            code="bad_birth_date",
+        )
+    if not 1890 <= year <= 2100 or month > 12 or day > 31:
+        raise InvalidInput(f"Date de naissance « {value[:20]} » impossible.", code="bad_birth_date")
+    return year, month, day
+
+
+@dataclass(frozen=True)
+class VoterQuery:
+    """What staff typed. Only `name` is required (two letters at least)."""
+
+    name: str = ""  # birth or usage name, or its beginning
+    given_names: str = ""  # in any order, each word a prefix
+    birth: str = ""  # « 12/04/1953 », « 04/1953 » or « 1953 »
+    commune: str = ""  # commune of registration: INSEE code or name
+
+    @classmethod
+    def from_text(cls, text: str) -> VoterQuery:
+        """One search box: « de la fontaine jean 1953 » → name, given names, birth.
+
+        Leading particles belong to the name; the first other word ends it; what has digits is
+        the birth date or year; the remaining words are given names.
+        """
+        name_words: list[str] = []
+        given: list[str] = []
+        birth: list[str] = []
+        for word in text.split():
+            if any(ch.isdigit() for ch in word):
+                birth.append(word)
+            elif not name_words or (all(w.lower().strip("'’") in PARTICLES for w in name_words) and not given):
+                name_words.append(word)
+            else:
+                given.append(word)
+        return cls(name=" ".join(name_words), given_names=" ".join(given), birth=" ".join(birth))
+
+    def fields(self) -> list[str]:
+        """Which criteria were given (for the transparency log: never their values)."""
+        names = {"nom": self.name, "prenoms": self.given_names, "naissance": self.birth, "commune": self.commune}
+        return [label for label, value in names.items() if value.strip()]
+
+
+@dataclass(frozen=True)
+class SearchScope:
+    """Where a caller may search, in the order the levels are tried.
+
+    - `area`: the station's polling places, (commune INSEE code, bureau code) pairs;
+    - `department`: searched after the area (a commission's whole scope);
+    - `national`: may widen to the whole country (station staff, organisers, authority).
+    `full_detail_outside_area` False (station staff): outside their area, a result only says
+    who and where to vote, not the address nor the full birth date.
+    """
+
+    area: tuple[tuple[str, str], ...] = ()
+    department: str | None = None
+    national: bool = False
+    full_detail_outside_area: bool = True
+    # Station staff search the whole country only with a given name, a birth date or a
+    # commune (a name alone is a way to browse the national list, not to find one voter).
+    national_needs_detail: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.area:
+            return Level.AREA.value
+        if self.department and not self.national:
+            return Level.DEPARTMENT.value
+        return Level.NATIONAL.value
+
+
+# --- Results -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VoterRecord:
+    """A voter as the registry hands it to its callers (stations, commissions, polling).
+
+    `ref` names the row: « L-33-1234 » (lists) or « S-33-12 » (supplementary registration).
+    `identity` is the stable identity (32 bytes, see `normalize`): polling derives the
+    one-vote-per-round token from it.
+    """
+
+    ref: str
+    source: Source
+    department_code: str
+    commune_code: str
+    commune_name: str
+    bureau_code: str
+    bureau_label: str
+    birth_name: str
+    usage_name: str
+    given_names: str
+    sex: str
+    birth_year: int
+    birth_month: int
+    birth_day: int
+    birth_place: str
+    nationality: str
+    address: str
+    lists: tuple[str, ...]
+    order_number: int
+    identity: bytes
+    category: str = ""
+    party: str = ""
+    registered_on: date | None = None
+    proof_date: date | None = None
+
+    @property
+    def birth_date(self) -> str:
+        return format_birth_date(self.birth_year, self.birth_month, self.birth_day)
+
+    @property
+    def display_name(self) -> str:
+        name = self.birth_name
+        if self.usage_name:
+            name += f" (usage : {self.usage_name})"
+        return f"{name} {self.given_names}".strip()
+
+    def person(self) -> Person:
+        return Person(self.source, self.birth_year, self.birth_month, self.birth_day, self.registered_on, self.proof_date)
+
+
+@dataclass(frozen=True)
+class SearchHit:
+    voter: VoterRecord
+    level: Level
+    score: int
+    eligibility: Eligibility
+    full_detail: bool
+
+
+@dataclass
+class SearchResults:
+    hits: list[SearchHit] = field(default_factory=list)
+    levels_searched: list[Level] = field(default_factory=list)
+    truncated: bool = False  # more people matched than shown: staff should type more
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def reached(self) -> Level | None:
+        return self.levels_searched[-1] if self.levels_searched else None
+
+
+# --- The SQL of one level ------------------------------------------------------------------------
+
+
+def _upper_bound(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _name_condition(table: type[Voter] | type[SupplementaryVoter], keys: tuple[QueryKey, ...]):  # noqa: ANN202
+    conditions = []
+    for key in keys:
+        low, high = key.prefix, _upper_bound(key.prefix)
+        birth = and_(table.birth_key >= low, table.birth_key < high)
+        usage = and_(table.usage_key != "", table.usage_key >= low, table.usage_key < high)
+        if key.particles_required:
+            birth = and_(birth, table.name_flags.op("&")(BIRTH_PARTICLES) != 0)
+            usage = and_(usage, table.name_flags.op("&")(USAGE_PARTICLES) != 0)
+        conditions += [birth, usage]
+    return or_(*conditions)
+
+
+@dataclass(frozen=True)
+class _Plan:
+    keys: tuple[QueryKey, ...]
+    given_words: tuple[str, ...]
+    birth: tuple[int, int, int] | None
+    communes: tuple[str, ...]
+
+
+def _filters(table: type[Voter] | type[SupplementaryVoter], plan: _Plan) -> list:
+    filters = [_name_condition(table, plan.keys)]
+    for word in plan.given_words:
+        filters.append(table.given_key.like(f"% {word}%"))
+    if plan.birth:
+        year, month, day = plan.birth
+        filters.append(table.birth_year == year)
+        if month:
+            filters.append(or_(table.birth_month == month, table.birth_month == 0))
+        if day:
+            filters.append(or_(table.birth_day == day, table.birth_day == 0))
+    if plan.communes:
+        filters.append(table.commune_code.in_(plan.communes))
+    return filters
+
+
+def _level_query(
+    plan: _Plan, level: Level, scope: SearchScope, departments: tuple[str, ...], election_id: int | None
+) -> Select:
+    def where(table: type[Voter] | type[SupplementaryVoter]) -> list:
+        conditions = _filters(table, plan)
+        if level == Level.AREA:
+            communes = sorted({commune for commune, _bureau in scope.area})
+            bureaux = sorted({bureau for _commune, bureau in scope.area})
+            conditions += [
+                table.department_code == scope.department,
+                table.commune_code.in_(communes),
+                table.bureau_code.in_(bureaux),
+            ]
+        elif len(departments) == 1:
+            conditions.append(table.department_code == departments[0])
+        else:
+            conditions.append(table.department_code.in_(departments))
+        return conditions
+
+    listed = (
+        select(
+            literal("L").label("source"),
+            Voter.department_code,
+            Voter.id,
+            Voter.commune_code,
+            Voter.bureau_code,
+            Voter.birth_name,
+            Voter.usage_name,
+            Voter.given_names,
+            Voter.sex,
+            Voter.birth_year,
+            Voter.birth_month,
+            Voter.birth_day,
+            Voter.birth_commune,
+            Voter.birth_country,
+            Voter.birth_department_code,
+            Voter.nationality,
+            Voter.address,
+            Voter.lists,
+            Voter.order_number,
+            Voter.identity_hash,
+            literal("").label("category"),
+            literal("").label("party"),
+            null().label("registered_on"),
+            null().label("proof_date"),
+            Voter.birth_key,
+            Voter.usage_key,
+            Voter.given_key,
+        )
+        .where(*where(Voter))
+        .limit(MAX_CANDIDATES + 1)
+    )
+    supplementary = (
+        select(
+            SupplementaryVoter.kind.label("source"),
+            SupplementaryVoter.department_code,
+            SupplementaryVoter.id,
+            SupplementaryVoter.commune_code,
+            SupplementaryVoter.bureau_code,
+            SupplementaryVoter.birth_name,
+            SupplementaryVoter.usage_name,
+            SupplementaryVoter.given_names,
+            SupplementaryVoter.sex,
+            SupplementaryVoter.birth_year,
+            SupplementaryVoter.birth_month,
+            SupplementaryVoter.birth_day,
+            SupplementaryVoter.birth_commune,
+            SupplementaryVoter.birth_country,
+            SupplementaryVoter.birth_department_code,
+            SupplementaryVoter.nationality,
+            SupplementaryVoter.address,
+            literal(0).label("lists"),
+            literal(0).label("order_number"),
+            SupplementaryVoter.identity_hash,
+            SupplementaryVoter.category,
+            SupplementaryVoter.party,
+            SupplementaryVoter.registered_on,
+            SupplementaryVoter.proof_date,
+            SupplementaryVoter.birth_key,
+            SupplementaryVoter.usage_key,
+            SupplementaryVoter.given_key,
+        )
+        .where(*where(SupplementaryVoter), SupplementaryVoter.election_id == (election_id or 0))
+        .limit(MAX_CANDIDATES + 1)
+    )
+    both = union_all(listed, supplementary).subquery("found")
+    return (
+        select(both, RegistryBureau.label.label("bureau_label"))
+        .select_from(both)
+        .outerjoin(
+            RegistryBureau,
+            and_(
+                RegistryBureau.department_code == both.c.department_code,
+                RegistryBureau.commune_code == both.c.commune_code,
+                RegistryBureau.bureau_code == both.c.bureau_code,
+            ),
+        )
+        .limit(MAX_CANDIDATES + 1)
+    )
+
+
+# --- Ranking ---------------------------------------------------------------------------------------
+
+
+def _glued(value: str) -> str:
+    return "".join(fold(value))
+
+
+def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None) -> int:  # noqa: ANN001
+    score = 0
+    best_name = 0
+    for stored, key, weight in ((row.birth_name, row.birth_key, 2), (row.usage_name, row.usage_key, 0)):
+        if not stored:
+            continue
+        full = _glued(stored)
+        if typed_name and (full == typed_name or any(key == k.prefix and not k.particles_required for k in plan.keys)):
+            value = 40
+        elif typed_name and (full.startswith(typed_name) or any(key.startswith(k.prefix) and not k.particles_required for k in plan.keys)):
+            value = 30
+        elif any(key.startswith(k.prefix) for k in plan.keys):
+            value = 20
+        else:
+            value = 0
+        best_name = max(best_name, value + weight if value else 0)
+    score += best_name
+    if plan.given_words:
+        given = row.given_key.split()
+        for word in plan.given_words:
+            if word in given:
+                score += 10
+            elif any(g.startswith(word) for g in given):
+                score += 6
+        if given and given[0].startswith(plan.given_words[0]):
+            score += 3
+    if birth:
+        year, month, day = birth
+        if month and row.birth_month == month:
+            score += 5
+        if day and row.birth_day == day:
+            score += 5
+    return score
+
+
+# --- The service ---------------------------------------------------------------------------------
+
+
+def rules_of(election: Election) -> Rules:
+    return Rules(
+        majority_date=election.majority_date,
+        list_extraction_date=election.list_extraction_date,
+        supplementary_deadline=election.supplementary_deadline,
+    )
+
+
+def eligibility_of(record_: VoterRecord, election: Election, registry_election_id: int | None) -> Eligibility:
+    """Whether this person may vote in `election`, with the reasons in French."""
+    if record_.source == Source.LIST and registry_election_id != election.id:
+        return Eligibility(
+            Status.INELIGIBLE,
+            ("La copie des listes électorales chargée n'est pas celle de cette élection : elle ne vaut pas inscription.",),
+        )
+    return evaluate(record_.person(), rules_of(election))
+
+
+def _record(row, commune_names: dict[str, str]) -> VoterRecord:  # noqa: ANN001
+    if row.source == "L":
+        source, prefix = Source.LIST, "L"
+    else:
+        source, prefix = Source(row.source), "S"
+    birth_place = row.birth_commune
+    if row.birth_department_code == "99" or (row.birth_country and row.birth_country.upper() != "FRANCE"):
+        birth_place = f"{row.birth_commune} ({row.birth_country})" if row.birth_commune else row.birth_country
+    elif row.birth_department_code:
+        birth_place = f"{row.birth_commune} ({row.birth_department_code})"
+    return VoterRecord(
+        ref=f"{prefix}-{row.department_code}-{row.id}",
+        source=source,
+        department_code=row.department_code,
+        commune_code=row.commune_code,
+        commune_name=commune_names.get(row.commune_code, row.commune_code),
+        bureau_code=row.bureau_code,
+        bureau_label=row.bureau_label or "",
+        birth_name=row.birth_name,
+        usage_name=row.usage_name,
+        given_names=row.given_names,
+        sex=row.sex,
+        birth_year=row.birth_year,
+        birth_month=row.birth_month,
+        birth_day=row.birth_day,
+        birth_place=birth_place,
+        nationality=row.nationality,
+        address=row.address,
+        lists=tuple(label for bit, label in LIST_LABELS.items() if row.lists & bit),
+        order_number=row.order_number,
+        identity=bytes(row.identity_hash),
+        category=row.category or "",
+        party=row.party or "",
+        registered_on=row.registered_on,
+        proof_date=row.proof_date,
+    )
+
+
+def _reduced(record_: VoterRecord) -> VoterRecord:
+    """Outside a station's area: who and where to vote, nothing more."""
+    return replace(record_, address="", birth_month=0, birth_day=0, birth_place="", nationality="", order_number=0)
+
+
+async def registry_election_id(session: AsyncSession) -> int | None:
+    state = await session.get(RegistryState, 1)
+    return state.election_id if state else None
+
+
+async def search_voters(
+    session: AsyncSession,
+    actor: Actor,
+    query: VoterQuery,
+    scope: SearchScope,
+    *,
+    election: Election,
+    widen: str = "auto",
+    limit: int = DEFAULT_LIMIT,
+    channel: str = "api",
+) -> SearchResults:
+    """Search the registry within `scope` (see the module's docstring); logs the look-up.
+
+    `widen`: "auto" stops at the first level that finds someone; "all" searches every level
+    the scope allows. Raises `InvalidInput` / `QueryTooVague` (French) for unusable queries.
+    """
+    keys = name_query_keys(query.name)
+    if not keys or len(keys[0].prefix) < 2:
+        raise QueryTooVague("Tapez au moins les deux premières lettres du nom de naissance ou d'usage.")
+    birth = parse_birth_query(query.birth)
+    world = await territory(session)
+    communes: tuple[str, ...] = ()
+    if query.commune.strip():
+        text_ = query.commune.strip().upper()
+        if re.fullmatch(r"[0-9][0-9AB][0-9]{3}", text_) and text_ in world.communes:
+            info = world.communes[text_]
+            communes = (info.parent_code if info.kind != "commune" and info.parent_code else text_,)
+        else:
+            found = world.communes_named(query.commune, scope.department if not scope.national else None)
+            if not found:
+                raise InvalidInput(f"Commune « {query.commune.strip()[:60]} » inconnue.", code="unknown_commune")
+            communes = tuple(c.code for c in found)
+    plan = _Plan(keys, given_query_words(query.given_names), birth, communes)
+    typed_name = _glued(query.name)
+    registry_election = await registry_election_id(session)
+
+    levels: list[tuple[Level, tuple[str, ...]]] = []
+    if scope.area:
+        if not scope.department:
+            raise InvalidInput("Le périmètre d'un bureau doit indiquer son département.", code="bad_scope")
+        levels.append((Level.AREA, (scope.department,)))
+    commune_departments = tuple(sorted({world.communes[c].department_code for c in communes}))
+    if scope.department:
+        if not communes or scope.department in commune_departments:
+            levels.append((Level.DEPARTMENT, (scope.department,)))
+    results = SearchResults()
+    if scope.national:
+        if commune_departments:
+            others = tuple(d for d in commune_departments if d != scope.department)
+        else:
+            others = tuple(code for code in sorted(world.departments) if code != scope.department)
+        if others and (plan.given_words or birth or communes or not scope.national_needs_detail):
+            levels.append((Level.NATIONAL, others))
+        elif others:
+            results.notes.append(
+                "Pour chercher dans toute la France, ajoutez un prénom, la date ou l'année de naissance, ou la commune."
+            )
+
+    seen: set[str] = set()
+    area_pairs = set(scope.area)
+    for level, departments in levels:
+        results.levels_searched.append(level)
+        rows = (await session.execute(_level_query(plan, level, scope, departments, registry_election))).all()
+        if len(rows) > MAX_CANDIDATES:
+            results.truncated = True
+        level_hits = []
+        for row in rows:
+            if level == Level.AREA and (row.commune_code, row.bureau_code) not in area_pairs:
+                continue
+            record_ = _record(row, {c: world.communes[c].name for c in (row.commune_code,) if c in world.communes})
+            if record_.ref in seen:
+                continue
+            seen.add(record_.ref)
+            inside = level == Level.AREA or scope.full_detail_outside_area
+            level_hits.append(
+                SearchHit(
+                    voter=record_ if inside else _reduced(record_),
+                    level=level,
+                    score=_score(row, plan, typed_name, birth),
+                    eligibility=eligibility_of(record_, election, registry_election),
+                    full_detail=inside,
+                )
+            )
+        level_hits.sort(key=lambda h: (-h.score, h.voter.birth_name, h.voter.given_names, h.voter.ref))
+        results.hits.extend(level_hits)
+        if len(results.hits) > limit:
+            results.truncated = True
+            results.hits = results.hits[:limit]
+            break
+        if results.hits and widen == "auto":
+            break
+
+    record(
+        session,
+        events.RegistryLookup(
+            actor=actor,
+            election_id=registry_election,
+            department_code=scope.department,
+            scope=scope.kind,
+            reached=(results.reached or Level.AREA).value if results.levels_searched else scope.kind,
+            fields=query.fields(),
+            results=len(results.hits),
+            channel=channel,
+        ),
+    )
+    return results

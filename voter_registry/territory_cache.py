@@ -1,0 +1,95 @@
+"""The territory reference as the registry reads it, held in memory once per process.
+
+Communes (≈35,000) and cantons (≈2,300) are read on every import and every search (names
+for display, commune look-ups by name, canton labels of the REU): a few megabytes kept in
+memory spare a join on the hot path. Reference data changes only when the shipped files do.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.territory.models import Canton, Commune, Department
+from voter_registry.normalize import fold
+
+_CANTON_FILLER = frozenset({"canton", "de", "du", "des", "d", "l", "la", "le", "les"})
+
+
+def canton_signature(label: str) -> str:
+    """« Canton de Bordeaux-1 », « BORDEAUX 1 » and « Bordeaux-1 » all give 'bordeaux1'."""
+    words = fold(label)
+    start = 0
+    while start < len(words) - 1 and words[start] in _CANTON_FILLER:
+        start += 1
+    return "".join(words[start:])
+
+
+@dataclass(frozen=True)
+class CommuneInfo:
+    code: str
+    name: str
+    department_code: str
+    canton_code: str | None
+    kind: str
+    parent_code: str | None
+    folded_name: str
+
+
+@dataclass
+class Territory:
+    communes: dict[str, CommuneInfo] = field(default_factory=dict)
+    departments: dict[str, str] = field(default_factory=dict)  # code → name
+    cantons: dict[str, tuple[str, str]] = field(default_factory=dict)  # code → (department, name)
+    canton_by_signature: dict[tuple[str, str], str] = field(default_factory=dict)  # (department, signature) → code
+
+    def canton_for_label(self, department_code: str, label: str) -> str | None:
+        if not label.strip():
+            return None
+        return self.canton_by_signature.get((department_code, canton_signature(label)))
+
+    def communes_named(self, text: str, department_code: str | None = None, limit: int = 50) -> list[CommuneInfo]:
+        """Communes whose folded name starts with the folded `text` (arrondissements map to their city)."""
+        wanted = " ".join(fold(text))
+        if not wanted:
+            return []
+        found: dict[str, CommuneInfo] = {}
+        for commune in self.communes.values():
+            if department_code and commune.department_code != department_code:
+                continue
+            if commune.folded_name.startswith(wanted):
+                target = self.communes.get(commune.parent_code or "", commune) if commune.kind != "commune" else commune
+                found.setdefault(target.code, target)
+                if len(found) >= limit:
+                    break
+        return sorted(found.values(), key=lambda c: (c.folded_name != wanted, c.folded_name, c.code))
+
+
+_cache: list[Territory] = []
+
+
+async def territory(session: AsyncSession) -> Territory:
+    if _cache and _cache[0].communes:
+        return _cache[0]
+    loaded = Territory()
+    for row in await session.execute(select(Department.code, Department.name)):
+        loaded.departments[row.code] = row.name
+    for row in await session.execute(select(Canton.code, Canton.department_code, Canton.name)):
+        loaded.cantons[row.code] = (row.department_code, row.name)
+        loaded.canton_by_signature.setdefault((row.department_code, canton_signature(row.name)), row.code)
+    rows = await session.execute(
+        select(Commune.code, Commune.name, Commune.department_code, Commune.canton_code, Commune.kind, Commune.parent_code)
+    )
+    for row in rows:
+        loaded.communes[row.code] = CommuneInfo(
+            row.code, row.name, row.department_code, row.canton_code, row.kind, row.parent_code, " ".join(fold(row.name))
+        )
+    if loaded.communes:
+        _cache[:] = [loaded]
+    return loaded
+
+
+def clear_cache() -> None:
+    _cache.clear()
