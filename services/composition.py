@@ -100,6 +100,7 @@ def load_domains() -> Domains:
 def import_models() -> None:
     """Import every ORM model, so that the metadata is complete (migrations, tests)."""
     import audit.models  # noqa: F401
+    import polling.models  # noqa: F401
     import services.auth.models  # noqa: F401
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
