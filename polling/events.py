@@ -183,3 +183,12 @@ class PrivacyKeysShredded(Event):
     retention_until: str | None
     checkins_per_round: dict[str, int]
     before_retention_date: bool
+
+
+class ExerciseDeclared(Event):
+    """An election is declared an exercise (rehearsal) using the lists of another election."""
+
+    kind: ClassVar[str] = "polling.exercise_declared"
+    subject_fields: ClassVar[tuple[str, ...]] = ("election_id",)
+    election_id: int
+    lists_election_id: int

@@ -329,3 +329,16 @@ class RateLimitHit(Base):
     bucket: Mapped[str] = mapped_column(Text, primary_key=True)  # « ou-voter:<HMAC of the client> »
     window_start: Mapped[datetime] = mapped_column(primary_key=True)
     hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PollingExercise(Base):
+    """An exercise election: a rehearsal of polling day (training of station staff, full-scale
+    test of every channel before the day). Its stations check in real voters of the lists
+    bound to `lists_election_id`, judged by that election's eligibility rules, but its
+    check-ins are its own (own keys, own rounds): nothing of it counts for the real election."""
+
+    __tablename__ = "polling_exercise"
+
+    election_id: Mapped[int] = mapped_column(ForeignKey("election.id"), primary_key=True)
+    lists_election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,383 @@
+"""Check-in (émargement): one participation per voter and round, in the whole country.
+
+A voter found on the lists (or a supplementary registration) is checked in at their station
+once they have signed the charter and paid the contribution. What is stored is private by
+construction (`polling.privacy`): a keyed token, the station, the time, the contribution,
+the channel, and display data encrypted for the station's paper-list reconciliation.
+
+The one-vote rule is the database's: `INSERT … ON CONFLICT (round_id, token) DO NOTHING`.
+Two stations checking the same person in at the same instant both reach the insert; the
+unique index makes the second wait for the first transaction, then find the row: exactly
+one wins, and the other is told where and when the first check-in happened.
+
+Every refusal is an `AppError` with a French message and is raised before anything is
+written (or with the transaction rolled back by the caller): unknown voter, voter of another
+station, ineligible voter, charter not signed, contribution under the minimum, station not
+open, polls not open, already checked in.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polling import events, privacy
+from polling.models import (
+    Channel,
+    Checkin,
+    Payment,
+    PollingExercise,
+    Station,
+    StationBureau,
+    StationRound,
+    StationState,
+)
+from polling.service import PARIS, StationCounts, station_hours
+from services.db import utcnow
+from services.elections.models import Election, Phase, Round
+from services.errors import Conflict, InvalidInput, NotFound, WrongPhase
+from services.events import Actor, record
+from voter_registry import service as registry
+from voter_registry.eligibility import Eligibility, Status
+from voter_registry.search import VoterRecord
+
+MAX_CONTRIBUTION_CENTS = 100_000  # 1,000 €: beyond, surely a typing mistake
+
+
+def euros(cents: int) -> str:
+    units, rest = divmod(cents, 100)
+    return f"{units},{rest:02d}\u00a0€"
+
+
+@dataclass(frozen=True)
+class CheckinRequest:
+    """What the station recorded for one voter.
+
+    `voter_ref`: the registry reference of the person found (« L-33-1234 »);
+    `identity_checked`: staff checked the identity document when the registry says « à
+    vérifier » (incomplete birth date, early attestation); `checked_in_at`: for a paper late
+    entry, the time written on the signed list (default: now)."""
+
+    voter_ref: str
+    contribution_cents: int
+    payment: Payment
+    charter_signed: bool
+    channel: Channel = Channel.TABLET
+    identity_checked: bool = False
+    checked_in_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class CheckinResult:
+    station_code: str
+    round_number: int
+    checked_in_at: datetime
+    contribution_cents: int
+    payment: Payment
+    channel: Channel
+    counts: StationCounts
+    voter_name: str  # for the screen only (never stored in clear)
+
+
+async def lists_election(session: AsyncSession, election: Election) -> Election:
+    """The election whose lists and eligibility rules apply: itself, or for an exercise the
+    election it rehearses."""
+    exercise = await session.get(PollingExercise, election.id)
+    if exercise is None:
+        return election
+    return await session.get(Election, exercise.lists_election_id) or election
+
+
+async def is_exercise(session: AsyncSession, election_id: int) -> bool:
+    return await session.get(PollingExercise, election_id) is not None
+
+
+async def eligibility_for(session: AsyncSession, voter: VoterRecord, election: Election) -> Eligibility:
+    return await registry.evaluate_eligibility(session, voter, await lists_election(session, election))
+
+
+async def voter_station(session: AsyncSession, election_id: int, voter: VoterRecord) -> Station | None:
+    """The station of this election whose bureaux include the voter's."""
+    return await session.scalar(
+        select(Station)
+        .join(StationBureau, StationBureau.station_id == Station.id)
+        .where(
+            StationBureau.election_id == election_id,
+            StationBureau.department_code == voter.department_code,
+            StationBureau.commune_code == voter.commune_code,
+            StationBureau.bureau_code == voter.bureau_code,
+        )
+    )
+
+
+async def round_1_paid(session: AsyncSession, election: Election, round_: Round, token: bytes) -> bool:
+    """Round 2 of an election whose round-1 contribution covers both rounds: did they pay in round 1?"""
+    if round_.number != 2 or not election.contribution_covers_both_rounds:
+        return False
+    first = await session.scalar(select(Round).where(Round.election_id == election.id, Round.number == 1))
+    if first is None:
+        return False
+    paid = await session.scalar(
+        select(Checkin.contribution_cents).where(Checkin.round_id == first.id, Checkin.token == token)
+    )
+    return paid is not None and paid >= election.contribution_min_cents
+
+
+def _when(moment: datetime) -> str:
+    local = moment.astimezone(PARIS)
+    return f"le {local:%d/%m} à {local:%H:%M}"
+
+
+async def already_checked_in(session: AsyncSession, round_: Round, token: bytes) -> tuple[Station, datetime, str] | None:
+    row = (
+        await session.execute(
+            select(Station, Checkin.checked_in_at, Checkin.channel)
+            .join(Station, Station.id == Checkin.station_id)
+            .where(Checkin.round_id == round_.id, Checkin.token == token)
+        )
+    ).first()
+    return (row[0], row[1], row[2]) if row else None
+
+
+def _already_message(round_: Round, station: Station, at: datetime, channel: str, here: Station) -> str:
+    where = "dans ce bureau" if station.id == here.id else f"au bureau {station.code} ({station.name})"
+    how = " (liste papier)" if channel == Channel.PAPER.value else ""
+    return f"Déjà émargé pour le tour {round_.number} : {where}, {_when(at)}{how}. Un seul vote par tour."
+
+
+async def check_in(session: AsyncSession, actor: Actor, station: Station, round_: Round, request: CheckinRequest) -> CheckinResult:
+    """Record one participation (see the module docstring); returns the station's new counters."""
+    election = await session.get(Election, station.election_id)
+    if election is None or round_.election_id != election.id:
+        raise InvalidInput("Ce tour n'appartient pas à l'élection de ce bureau.", code="wrong_round")
+    paper = request.channel == Channel.PAPER
+    phases = (Phase.POLLS_OPEN, Phase.POLLS_CLOSED) if paper else (Phase.POLLS_OPEN,)
+    if Phase(round_.phase) not in phases:
+        raise WrongPhase(
+            f"Le scrutin du tour {round_.number} n'est pas ouvert : aucun émargement possible.", code="polls_not_open"
+        )
+    states = (StationState.OPEN.value, StationState.CLOSED.value) if paper else (StationState.OPEN.value,)
+    state = await session.scalar(
+        select(StationRound.state).where(StationRound.round_id == round_.id, StationRound.station_id == station.id)
+    )
+    if state not in states:
+        label = StationState(state).label.lower() if state else "planifié"
+        raise WrongPhase(
+            f"Le bureau {station.code} n'est pas ouvert (état : {label}) : ouvrez-le d'abord (bouton « Ouvrir le "
+            "bureau » ou SMS OUV).",
+            code="station_not_open",
+        )
+    if not request.charter_signed:
+        raise InvalidInput(
+            "L'électeur doit signer la charte avant de voter : faites-la signer, puis cochez « Charte signée ».",
+            code="charter_not_signed",
+        )
+    voter = await registry.get_voter(session, request.voter_ref or "")
+    if voter is None:
+        raise NotFound(
+            "Électeur introuvable sur la liste électorale : refaites la recherche (nom de naissance ou d'usage, "
+            "prénom, date de naissance).",
+            code="unknown_voter",
+        )
+    in_area = await session.scalar(
+        select(StationBureau.station_id).where(
+            StationBureau.election_id == election.id,
+            StationBureau.department_code == voter.department_code,
+            StationBureau.commune_code == voter.commune_code,
+            StationBureau.bureau_code == voter.bureau_code,
+        )
+    )
+    if in_area != station.id:
+        other = await voter_station(session, election.id, voter) if in_area is not None else None
+        if other is not None:
+            raise Conflict(
+                f"Cet électeur ne vote pas ici : son bureau est le {other.code}, {other.name}"
+                f"{(', ' + other.address) if other.address else ''}.",
+                code="other_station",
+                detail={"station_code": other.code},
+            )
+        raise Conflict(
+            "Cet électeur ne vote pas ici : son bureau de la liste électorale n'est rattaché à aucun bureau de vote de "
+            "la primaire. Appelez votre commission départementale.",
+            code="no_station",
+        )
+    eligibility = await eligibility_for(session, voter, election)
+    if eligibility.status == Status.INELIGIBLE:
+        raise InvalidInput(
+            "Cet électeur ne peut pas voter : " + " ".join(eligibility.reasons), code="ineligible_voter"
+        )
+    if eligibility.status == Status.TO_CHECK and not request.identity_checked:
+        raise InvalidInput(
+            "À vérifier avant de voter : " + " ".join(eligibility.reasons) + " Cochez « Identité vérifiée » une fois fait.",
+            code="identity_to_check",
+        )
+
+    keys = await privacy.election_keys(session, election.id)
+    token = keys.token(registry.voter_identity(voter))
+    covered = await round_1_paid(session, election, round_, token)
+    amount = request.contribution_cents
+    if amount < 0 or amount > MAX_CONTRIBUTION_CENTS:
+        raise InvalidInput(f"Montant improbable : {euros(max(amount, 0))}. Vérifiez la participation saisie.", code="contribution_invalid")
+    payment = request.payment
+    if covered and amount == 0:
+        payment = Payment.COVERED
+    elif amount < election.contribution_min_cents:
+        raise InvalidInput(
+            f"Participation insuffisante : {euros(amount)} ; le minimum est de {euros(election.contribution_min_cents)}"
+            f"{' par tour' if not election.contribution_covers_both_rounds else ''}.",
+            code="contribution_too_low",
+        )
+    elif payment == Payment.COVERED:
+        raise InvalidInput("Indiquez le mode de paiement : espèces ou chèque.", code="payment_required")
+
+    now = utcnow()
+    at = now
+    if paper and request.checked_in_at is not None:
+        at = request.checked_in_at
+        day, _opens, _closes = station_hours(station, round_)
+        if at > now + timedelta(minutes=5) or at.astimezone(PARIS).date() != day:
+            raise InvalidInput(
+                f"Heure d'émargement impossible : elle doit être le jour du scrutin ({day:%d/%m/%Y}) et déjà passée.",
+                code="bad_checkin_time",
+            )
+    display = keys.seal(
+        {
+            "nom": voter.display_name,
+            "naissance": voter.birth_date,
+            "commune": voter.commune_name,
+            "bureau": voter.bureau_code,
+            "ordre": voter.order_number,
+        },
+        round_id=round_.id,
+        station_id=station.id,
+    )
+    inserted = await session.scalar(
+        insert(Checkin)
+        .values(
+            department_code=station.department_code,
+            round_id=round_.id,
+            token=token,
+            station_id=station.id,
+            checked_in_at=at,
+            recorded_at=now,
+            contribution_cents=amount,
+            payment=payment.value,
+            channel=request.channel.value,
+            display=display,
+        )
+        .on_conflict_do_nothing(index_elements=["round_id", "token"])
+        .returning(Checkin.id)
+    )
+    if inserted is None:
+        first = await already_checked_in(session, round_, token)
+        if first is None:  # the other transaction rolled back in between: ask to try again
+            raise Conflict("Émargement simultané ailleurs : réessayez dans un instant.", code="concurrent_checkin")
+        raise Conflict(_already_message(round_, *first, here=station), code="already_checked_in",
+                       detail={"station_code": first[0].code, "checked_in_at": first[1].isoformat()})
+    counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
+    values = {
+        counter.key: counter + 1,
+        "contributions_cents": StationRound.contributions_cents + amount,
+        "updated_at": now,
+    }
+    if payment == Payment.CASH:
+        values["cash_cents"] = StationRound.cash_cents + amount
+    elif payment == Payment.CHEQUE:
+        values["cheque_cents"] = StationRound.cheque_cents + amount
+    if covered:
+        values["covered"] = StationRound.covered + 1
+    counts = (
+        await session.execute(
+            update(StationRound)
+            .where(
+                StationRound.round_id == round_.id,
+                StationRound.station_id == station.id,
+                StationRound.state.in_(states),
+            )
+            .values(**values)
+            .returning(
+                StationRound.checkins_tablet,
+                StationRound.checkins_paper,
+                StationRound.contributions_cents,
+                StationRound.cash_cents,
+                StationRound.cheque_cents,
+                StationRound.covered,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if counts is None:  # closed in between: the caller rolls the insert back with the refusal
+        raise WrongPhase(f"Le bureau {station.code} vient d'être clos : émargement non enregistré.", code="station_not_open")
+    record(
+        session,
+        events.VoterCheckedIn(
+            actor=actor,
+            round_id=round_.id,
+            department_code=station.department_code,
+            station_code=station.code,
+            checked_in_at=at.isoformat(timespec="seconds"),
+            contribution_cents=amount,
+            payment=payment.value,
+            channel=request.channel.value,
+        ),
+    )
+    return CheckinResult(
+        station.code, round_.number, at, amount, payment, request.channel, StationCounts(*counts), voter.display_name
+    )
+
+
+@dataclass(frozen=True)
+class CheckinLine:
+    """One check-in of a station, decrypted for its reconciliation with the paper list."""
+
+    checked_in_at: datetime
+    channel: Channel
+    contribution_cents: int
+    payment: Payment
+    name: str
+    birth_date: str
+    bureau: str
+    order: int
+
+
+async def station_checkins(session: AsyncSession, station: Station, round_: Round) -> list[CheckinLine]:
+    """The station's check-ins of the round, decrypted (while the keys exist), by time."""
+    keys = await privacy.election_keys(session, station.election_id)
+    rows = await session.execute(
+        select(Checkin.checked_in_at, Checkin.channel, Checkin.contribution_cents, Checkin.payment, Checkin.display)
+        .where(
+            Checkin.department_code == station.department_code,
+            Checkin.round_id == round_.id,
+            Checkin.station_id == station.id,
+        )
+        .order_by(Checkin.checked_in_at)
+    )
+    lines = []
+    for at, channel, cents, payment, sealed in rows:
+        data = keys.open(bytes(sealed), round_id=round_.id, station_id=station.id) if sealed else None
+        data = data or {}
+        lines.append(
+            CheckinLine(
+                at, Channel(channel), cents, Payment(payment), data.get("nom", "(illisible)"), data.get("naissance", ""),
+                data.get("bureau", ""), int(data.get("ordre", 0) or 0),
+            )
+        )
+    return lines
+
+
+async def declare_exercise(session: AsyncSession, actor: Actor, election: Election, lists_election: Election) -> PollingExercise:
+    """Declare `election` a rehearsal of polling day on the lists of `lists_election`."""
+    if election.id == lists_election.id:
+        raise InvalidInput("Un exercice utilise les listes d'une autre élection.", code="exercise_self")
+    existing = await session.get(PollingExercise, election.id)
+    if existing is not None:
+        return existing
+    exercise = PollingExercise(election_id=election.id, lists_election_id=lists_election.id)
+    session.add(exercise)
+    await session.flush()
+    record(session, events.ExerciseDeclared(actor=actor, election_id=election.id, lists_election_id=lists_election.id))
+    return exercise
