@@ -71,6 +71,7 @@ from polling.models import (
     StationStaff,
     StationState,
     StaffRole,
+    TurnoutReport,
 )
 from services.auth.models import Account
 from services.db import utcnow
@@ -985,3 +986,69 @@ async def delete_stale_failures(session: AsyncSession) -> None:
 
 def iter_codes(stations: Iterable[Station]) -> list[str]:
     return [station.code for station in stations]
+
+
+# --- Turnout reported by the stations (SMS « PART », commission) ------------------------------------
+
+
+async def record_turnout(
+    session: AsyncSession, actor: Actor, station: Station, round_: Round, at_time: time, voters: int, *, via: str = "sms"
+) -> TurnoutReport:
+    """Record the number of voters checked in at the station by `at_time` (local time).
+
+    Refused, in French: polls not open, station not open, an hour outside the station's hours
+    or still to come, more voters than registered, fewer than an earlier report. A report for
+    the same hour replaces the earlier one (a correction).
+    """
+    elections.require_phase(round_, (Phase.POLLS_OPEN, Phase.POLLS_CLOSED), "transmettre la participation")
+    row = await _station_round_for_update(session, station, round_)
+    if row.state not in (StationState.OPEN.value, StationState.CLOSED.value):
+        raise WrongPhase(
+            f"Le bureau {station.code} n'est pas ouvert : envoyez d'abord OUV {station.code} <PIN>.",
+            code="station_not_open",
+        )
+    day, opens, closes = station_hours(station, round_)
+    if not (opens <= at_time <= closes):
+        raise InvalidInput(
+            f"Heure {at_time:%Hh%M} hors des horaires du bureau ({opens:%Hh%M}-{closes:%Hh%M}).", code="hour_outside"
+        )
+    local_now = utcnow().astimezone(PARIS)
+    if datetime.combine(day, at_time, tzinfo=PARIS) > local_now + timedelta(minutes=10):
+        raise InvalidInput(f"Heure {at_time:%Hh%M} pas encore arrivée : donnez la participation à une heure passée.", code="hour_future")
+    if voters > station.registered:
+        raise InvalidInput(
+            f"{voters} votants pour {station.registered} inscrits au bureau {station.code} : vérifiez le nombre.",
+            code="voters_above_registered",
+        )
+    earlier = await session.scalar(
+        select(func.max(TurnoutReport.voters)).where(
+            TurnoutReport.station_round_id == row.id, TurnoutReport.at_time < at_time
+        )
+    )
+    if earlier is not None and voters < earlier:
+        raise InvalidInput(
+            f"{voters} votants à {at_time:%Hh%M}, moins que les {earlier} annoncés plus tôt : vérifiez le nombre.",
+            code="voters_decreasing",
+        )
+    report = await session.scalar(
+        select(TurnoutReport).where(TurnoutReport.station_round_id == row.id, TurnoutReport.at_time == at_time)
+    )
+    if report is None:
+        report = TurnoutReport(station_round_id=row.id, department_code=station.department_code, at_time=at_time, voters=voters, via=via)
+        session.add(report)
+    else:
+        report.voters, report.via, report.reported_at = voters, via, utcnow()
+    record(
+        session,
+        events.TurnoutReported(
+            actor=actor,
+            round_id=round_.id,
+            department_code=station.department_code,
+            station_code=station.code,
+            at_time=at_time.strftime("%H:%M"),
+            voters=voters,
+            via=via,
+        ),
+    )
+    await session.flush()
+    return report
