@@ -36,7 +36,7 @@ from polling.models import (
     StationRound,
     StationState,
 )
-from polling.service import PARIS, StationCounts, station_hours
+from polling.service import StationCounts, station_hours, station_zone
 from services.db import utcnow
 from services.elections.models import Election, Phase, Round
 from services.errors import Conflict, InvalidInput, NotFound, WrongPhase
@@ -127,8 +127,8 @@ async def round_1_paid(session: AsyncSession, election: Election, round_: Round,
     return paid is not None and paid >= election.contribution_min_cents
 
 
-def _when(moment: datetime) -> str:
-    local = moment.astimezone(PARIS)
+def _when(moment: datetime, station: Station) -> str:
+    local = moment.astimezone(station_zone(station))
     return f"le {local:%d/%m} à {local:%H:%M}"
 
 
@@ -146,7 +146,7 @@ async def already_checked_in(session: AsyncSession, round_: Round, token: bytes)
 def _already_message(round_: Round, station: Station, at: datetime, channel: str, here: Station) -> str:
     where = "dans ce bureau" if station.id == here.id else f"au bureau {station.code} ({station.name})"
     how = " (liste papier)" if channel == Channel.PAPER.value else ""
-    return f"Déjà émargé pour le tour {round_.number} : {where}, {_when(at)}{how}. Un seul vote par tour."
+    return f"Déjà émargé pour le tour {round_.number} : {where}, {_when(at, station)}{how}. Un seul vote par tour."
 
 
 async def check_in(session: AsyncSession, actor: Actor, station: Station, round_: Round, request: CheckinRequest) -> CheckinResult:
@@ -239,7 +239,7 @@ async def check_in(session: AsyncSession, actor: Actor, station: Station, round_
     if paper and request.checked_in_at is not None:
         at = request.checked_in_at
         day, _opens, _closes = station_hours(station, round_)
-        if at > now + timedelta(minutes=5) or at.astimezone(PARIS).date() != day:
+        if at > now + timedelta(minutes=5) or at.astimezone(station_zone(station)).date() != day:
             raise InvalidInput(
                 f"Heure d'émargement impossible : elle doit être le jour du scrutin ({day:%d/%m/%Y}) et déjà passée.",
                 code="bad_checkin_time",
@@ -381,3 +381,95 @@ async def declare_exercise(session: AsyncSession, actor: Actor, election: Electi
     await session.flush()
     record(session, events.ExerciseDeclared(actor=actor, election_id=election.id, lists_election_id=lists_election.id))
     return exercise
+
+
+@dataclass(frozen=True)
+class RecordedCheckin:
+    """A check-in recorded elsewhere and loaded in bulk (demo data, rehearsals at scale): the
+    caller vouches for the voter's eligibility and station; amounts are still checked."""
+
+    identity: bytes
+    display: dict
+    checked_in_at: datetime
+    contribution_cents: int
+    payment: Payment
+    channel: Channel = Channel.TABLET
+
+
+async def load_checkins(session: AsyncSession, actor: Actor, station: Station, round_: Round, entries: list[RecordedCheckin]) -> int:
+    """Insert many check-ins of one station at once (one statement), with their counters and one
+    audit event each; duplicates (same voter, same round, anywhere) are skipped. Returns how many
+    were recorded."""
+    election = await session.get(Election, station.election_id)
+    if election is None or round_.election_id != election.id:
+        raise InvalidInput("Ce tour n'appartient pas à l'élection de ce bureau.", code="wrong_round")
+    state = await session.scalar(
+        select(StationRound.state).where(StationRound.round_id == round_.id, StationRound.station_id == station.id)
+    )
+    if state not in (StationState.OPEN.value, StationState.CLOSED.value):
+        raise WrongPhase(f"Le bureau {station.code} n'est pas ouvert.", code="station_not_open")
+    keys = await privacy.election_keys(session, election.id)
+    now = utcnow()
+    rows = []
+    for entry in entries:
+        if entry.contribution_cents < election.contribution_min_cents and entry.payment != Payment.COVERED:
+            raise InvalidInput(f"Participation insuffisante : {euros(entry.contribution_cents)}.", code="contribution_too_low")
+        rows.append(
+            {
+                "department_code": station.department_code,
+                "round_id": round_.id,
+                "token": keys.token(entry.identity),
+                "station_id": station.id,
+                "checked_in_at": entry.checked_in_at,
+                "recorded_at": now,
+                "contribution_cents": entry.contribution_cents,
+                "payment": entry.payment.value,
+                "channel": entry.channel.value,
+                "display": keys.seal(entry.display, round_id=round_.id, station_id=station.id),
+            }
+        )
+    if not rows:
+        return 0
+    inserted = []
+    for start in range(0, len(rows), 1000):  # PostgreSQL takes at most 32,767 parameters per statement
+        inserted += (
+            await session.execute(
+                insert(Checkin)
+                .values(rows[start : start + 1000])
+                .on_conflict_do_nothing(index_elements=["round_id", "token"])
+                .returning(Checkin.checked_in_at, Checkin.contribution_cents, Checkin.payment, Checkin.channel)
+            )
+        ).all()
+    tablet = sum(1 for row in inserted if row.channel == Channel.TABLET.value)
+    cash = sum(row.contribution_cents for row in inserted if row.payment == Payment.CASH.value)
+    cheque = sum(row.contribution_cents for row in inserted if row.payment == Payment.CHEQUE.value)
+    covered = sum(1 for row in inserted if row.payment == Payment.COVERED.value)
+    await session.execute(
+        update(StationRound)
+        .where(StationRound.round_id == round_.id, StationRound.station_id == station.id)
+        .values(
+            checkins_tablet=StationRound.checkins_tablet + tablet,
+            checkins_paper=StationRound.checkins_paper + (len(inserted) - tablet),
+            contributions_cents=StationRound.contributions_cents + sum(row.contribution_cents for row in inserted),
+            cash_cents=StationRound.cash_cents + cash,
+            cheque_cents=StationRound.cheque_cents + cheque,
+            covered=StationRound.covered + covered,
+            updated_at=now,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    for row in sorted(inserted, key=lambda r: r.checked_in_at):
+        record(
+            session,
+            events.VoterCheckedIn(
+                actor=actor,
+                round_id=round_.id,
+                department_code=station.department_code,
+                station_code=station.code,
+                checked_in_at=row.checked_in_at.isoformat(timespec="seconds"),
+                contribution_cents=row.contribution_cents,
+                payment=row.payment,
+                channel=row.channel,
+            ),
+        )
+    return len(inserted)

@@ -303,6 +303,23 @@ async def update_station(
     return station
 
 
+# Overseas departments and collectivities vote in their own time zone (station hours are local).
+ZONES = {
+    "971": "America/Guadeloupe", "972": "America/Martinique", "973": "America/Cayenne", "974": "Indian/Reunion",
+    "975": "America/Miquelon", "976": "Indian/Mayotte", "977": "America/St_Barthelemy", "978": "America/Marigot",
+    "986": "Pacific/Wallis", "987": "Pacific/Tahiti", "988": "Pacific/Noumea",
+}  # fmt: skip
+
+
+def zone_of(department_code: str) -> ZoneInfo:
+    """The time zone of a department (Europe/Paris for metropolitan France)."""
+    return ZoneInfo(ZONES[department_code]) if department_code in ZONES else PARIS
+
+
+def station_zone(station: Station) -> ZoneInfo:
+    return zone_of(station.department_code)
+
+
 def station_hours(station: Station, round_: Round) -> tuple[date, time, time]:
     """The day and hours the station votes in this round (early departments vote the day before)."""
     day = round_.polling_date - timedelta(days=1) if station.department_code in (round_.early_departments or []) else round_.polling_date
@@ -1012,8 +1029,8 @@ async def record_turnout(
         raise InvalidInput(
             f"Heure {at_time:%Hh%M} hors des horaires du bureau ({opens:%Hh%M}-{closes:%Hh%M}).", code="hour_outside"
         )
-    local_now = utcnow().astimezone(PARIS)
-    if datetime.combine(day, at_time, tzinfo=PARIS) > local_now + timedelta(minutes=10):
+    zone = station_zone(station)
+    if datetime.combine(day, at_time, tzinfo=zone) > utcnow().astimezone(zone) + timedelta(minutes=10):
         raise InvalidInput(f"Heure {at_time:%Hh%M} pas encore arrivée : donnez la participation à une heure passée.", code="hour_future")
     if voters > station.registered:
         raise InvalidInput(

@@ -76,7 +76,7 @@ async def opening_by_sms(session: AsyncSession, sms: SmsContext) -> str:
     station, actor = await _authorised(session, sms, parsed.station_code, parsed.pin)
     round_ = await service.active_round(session, station.election_id)
     row = await service.open_station(session, actor, station, round_, via="sms")
-    opened = row.opened_at.astimezone(service.PARIS) if row.opened_at else None
+    opened = row.opened_at.astimezone(service.station_zone(station)) if row.opened_at else None
     return (
         f"Bureau {station.code} ({station.name}) ouvert à {opened:%Hh%M}, tour {round_.number}. Merci ! "
         f"Participation : PART {station.code} PIN heure votants."

@@ -246,11 +246,16 @@ def demo(
 
     from services.app import create_app
 
+    from services.demo import DEMO_SLUG
+
+    # The pages work on the demo election even though the demo also holds a training exercise
+    # (a separate election, created after it): PRIMAIRES_ELECTION pins it.
+    election = os.environ.get("PRIMAIRES_ELECTION") or DEMO_SLUG
     if os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL"):
         given = settings().database_url or ""
-        configure(mode=Mode.DEMO, database_url=given, data_dir=data_dir, public_url=f"http://{host}:{port}")
+        configure(mode=Mode.DEMO, database_url=given, data_dir=data_dir, public_url=f"http://{host}:{port}", election=election)
     else:
-        configure(mode=Mode.DEMO, data_dir=data_dir, public_url=f"http://{host}:{port}")
+        configure(mode=Mode.DEMO, data_dir=data_dir, public_url=f"http://{host}:{port}", election=election)
     with console.status("Démarrage de PostgreSQL embarqué…"):
         owner_url = database_url()
     with console.status("Migrations…"):

@@ -29,6 +29,9 @@ from services.telephony import views as telephony_views
 from services.sponsorship import api as sponsorship_api
 from services.sponsorship import views as sponsorship_views
 from services.territory import api as territory_api
+from polling import api as polling_api
+from polling import service as polling_service
+from polling import views as polling_views
 from voter_registry import api as registry_api
 from voter_registry import views as registry_views
 
@@ -59,6 +62,9 @@ def load_domains() -> Domains:
             sponsorship_api.router,
             registry_views.router,
             registry_api.router,
+            polling_views.router,
+            polling_api.router,
+            polling_api.public_router,
             audit_views.router,
             audit_api.router,
             audit_api.well_known,
@@ -69,6 +75,32 @@ def load_domains() -> Domains:
     )
     # SMS commands and voice flows register themselves when their module is imported: each domain
     # package adds `import <package>.sms  # noqa: F401` here (see docs/telephony.md).
+    import polling.sms  # noqa: F401  (OUV, PART)
+
+    # Stations belong to polling: the platform (station-scoped roles, pairing codes) and the
+    # registry (a station's bureaux, for searches from the tablet) ask it through resolvers.
+    from services.auth import service as auth_service
+    from voter_registry import service as registry_service
+
+    auth_service.register_station_resolver(polling_service.station_department)
+    registry_service.register_station_area_resolver(polling_service.station_area)
+    for station_role in (Role.PRESIDENT, Role.ASSESSOR, Role.TABLET):
+        web.set_role_home(station_role, "/bureau")
+    web.add_template_package("polling")
+    web.add_nav_item("Bureau de vote", "/bureau", {Role.PRESIDENT, Role.ASSESSOR, Role.TABLET}, order=10)
+    web.add_nav_item("Bureaux de vote", "/organisation/bureaux", {Role.ORGANISER}, order=30)
+    web.add_nav_item("Jour du vote", "/bureaux/tableau-de-bord", {Role.ORGANISER, Role.AUTHORITY, Role.OBSERVER}, order=35)
+    web.add_department_section(
+        "Bureaux de vote",
+        "/departements/{code}/bureaux",
+        "Bureaux, équipes, fiches d'identifiants, listes d'émargement et procès-verbaux vierges",
+    )
+    web.add_department_section(
+        "Jour du vote",
+        "/departements/{code}/bureaux/tableau-de-bord",
+        "Bureaux ouverts et pas encore ouverts, participation en direct, participations financières",
+    )
+    web.add_public_link("Où voter ?", "/ou-voter", "Trouver l'adresse et les horaires de son bureau de vote")
     web.add_template_package("audit")
     web.add_template_package("voter_registry")
     web.add_nav_item("Listes électorales", "/registre", {Role.ORGANISER, Role.AUTHORITY}, order=20)
@@ -114,11 +146,13 @@ def demo_steps() -> list[tuple[str, DemoStep]]:
     """Each domain package's demo data, in dependency order: (what it shows, the step)."""
     from audit.demo import seal_demo_log
     from services.sponsorship.demo import seed_sponsorship
+    from polling.demo import seed_polling
     from voter_registry.demo import seed_registry
 
     return [
         ("parrainages (répertoire des élus, formulaires, tirage de l'ordre du bulletin)", seed_sponsorship),
         ("listes électorales de synthèse (75, 33, 2A, 971)", seed_registry),
+        ("bureaux de vote, jour du vote et exercice de formation", seed_polling),
         # Last: seal everything the steps above recorded, sign and verify.
         ("journal d'audit scellé, signé et vérifié", seal_demo_log),
     ]
@@ -130,4 +164,13 @@ def cli_apps() -> list[tuple[str, Any]]:
     from services.sponsorship.cli import app as sponsorship_cli
     from voter_registry.cli import app as registry_cli
 
-    return [("parrainages", sponsorship_cli), ("audit", audit_cli), ("registry", registry_cli)]
+    from polling.cli import privacy_app as privacy_cli
+    from polling.cli import stations_app as stations_cli
+
+    return [
+        ("parrainages", sponsorship_cli),
+        ("audit", audit_cli),
+        ("registry", registry_cli),
+        ("stations", stations_cli),
+        ("privacy", privacy_cli),
+    ]

@@ -1,5 +1,5 @@
-"""Pages of the election set-up (organiser), the high authority's and observers' homes,
-the departmental home and the station home (which the polling package extends)."""
+"""Pages of the election set-up (organiser), the high authority's and observers' homes and
+the departmental home. (The station home, « /bureau », is the polling package's tablet console.)"""
 
 from __future__ import annotations
 
@@ -311,9 +311,3 @@ async def department_home(request: Request, department_code: str, session: DbSes
     )
     return web.render(request, "services/department_home.html", context)
 
-
-@router.get("/bureau")
-async def station_home(
-    request: Request, session: DbSession, who: Annotated[Principal, Depends(Access(Role.PRESIDENT, Role.ASSESSOR, Role.TABLET))]
-) -> Response:
-    return web.render(request, "services/station_home.html", await _setup_context(session))
