@@ -54,8 +54,8 @@ def file_name(commune: str) -> str:
     return f"ListesElecteursActifs-com{commune}-01-09-2026-10h00.csv"
 
 
-async def make_election(session: AsyncSession, *, covers_both_rounds: bool = True) -> Election:
-    today = date.today()
+async def make_election(session: AsyncSession, *, covers_both_rounds: bool = True, day_offset: int = 0) -> Election:
+    today = date.today() + timedelta(days=day_offset)
     election = await elections.create_election(
         session,
         ORGANISER,
@@ -109,8 +109,10 @@ async def load_lists(session: AsyncSession, election: Election) -> None:
         await import_commune_file(session, ORGANISER, election, bytes_file(file_name(commune), reu_file(lines)))
 
 
-async def build_world(session: AsyncSession, *, covers_both_rounds: bool = True, open_round: bool = True) -> World:
-    election = await make_election(session, covers_both_rounds=covers_both_rounds)
+async def build_world(
+    session: AsyncSession, *, covers_both_rounds: bool = True, open_round: bool = True, day_offset: int = 0
+) -> World:
+    election = await make_election(session, covers_both_rounds=covers_both_rounds, day_offset=day_offset)
     await load_lists(session, election)
     round_1 = await elections.round_by_number(session, election.id, 1)
     round_2 = await elections.round_by_number(session, election.id, 2)

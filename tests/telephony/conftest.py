@@ -42,16 +42,23 @@ def twilio(client: httpx.AsyncClient) -> TwilioSimulator:
 def sms_command() -> Iterator[Callable[..., SmsCommand]]:
     """Registers test-only SMS commands into the application's registry, removed afterwards."""
     registered: list[str] = []
+    # A domain package's real command with the same keyword (polling's PART…) steps aside meanwhile.
+    displaced: list[SmsCommand] = []
 
     def register(keyword: str, handler: Any, **options: Any) -> SmsCommand:
         options.setdefault("summary", f"{keyword} : commande de test")
-        command = sms_commands.register(SmsCommand(keyword=keyword, handler=handler, **options))
+        candidate = SmsCommand(keyword=keyword, handler=handler, **options)
+        displaced.extend(c for c in sms_commands.commands() if c.key == candidate.key and c.handler is not handler)
+        sms_commands.unregister(keyword)
+        command = sms_commands.register(candidate)
         registered.append(keyword)
         return command
 
     yield register
     for keyword in registered:
         sms_commands.unregister(keyword)
+    for command in displaced:
+        sms_commands.register(command)
 
 
 @pytest.fixture
