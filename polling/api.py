@@ -178,9 +178,10 @@ async def turnout(session: DbSession, who: StationsReader, department: str | Non
     round_ = await service.active_round(session, current.id)
     totals = await service.round_totals(session, round_.id, scope)
     points = await dashboards.turnout_curve(session, round_, scope)
+    reported = await dashboards.reported_only(session, round_, scope)
     return TurnoutOut(
         election_id=current.id, round_number=round_.number, department=scope, stations=totals.stations, opened=totals.opened,
-        registered=totals.registered, voters=totals.checkins, contributions_cents=totals.contributions_cents,
+        registered=totals.registered, voters=totals.checkins + reported, checked_in=totals.checkins, contributions_cents=totals.contributions_cents,
         curve=[CurvePointOut(at=p.at.strftime("%H:%M"), voters=p.voters) for p in points],
     )
 

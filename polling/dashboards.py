@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, time
 from html import escape
 
-from sqlalchemy import func, select, text
+from sqlalchemy import case, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polling import service
@@ -32,15 +32,25 @@ class CurvePoint:
     voters: int
 
 
+def _local_minute_of_day(department, moment):  # noqa: ANN001, ANN202 - SQL expressions
+    """SQL: minutes since local midnight of `moment`, in the time zone of the department."""
+    zone = case(*((department == code, name) for code, name in service.ZONES.items()), else_=service.PARIS.key)
+    local = func.timezone(zone, moment)
+    return func.extract("hour", local) * 60 + func.extract("minute", local)
+
+
 async def turnout_curve(session: AsyncSession, round_: Round, department: str | None = None) -> list[CurvePoint]:
-    """Cumulative voters every 15 minutes of the round's day (local time of the stations)."""
-    opens = datetime.combine(round_.polling_date, round_.opens_at, tzinfo=service.PARIS)
-    closes = datetime.combine(round_.polling_date, round_.closes_at, tzinfo=service.PARIS)
-    bucket = func.date_bin(text(f"interval '{STEP_MINUTES} minutes'"), Checkin.checked_in_at, opens)
+    """Cumulative voters every 15 minutes of polling day, at each station's LOCAL time of day
+    (overseas stations, which vote the day before or in another time zone, line up with the
+    others: « voters by 11h » means by 11h where they vote)."""
+    opens = round_.opens_at.hour * 60 + round_.opens_at.minute
+    closes = round_.closes_at.hour * 60 + round_.closes_at.minute
+    minute = _local_minute_of_day(Checkin.department_code, Checkin.checked_in_at)
+    bucket = func.floor(minute / STEP_MINUTES)
     query = select(bucket.label("bucket"), func.count()).where(Checkin.round_id == round_.id).group_by(text("1"))
     if department:
         query = query.where(Checkin.department_code == department)
-    per_bucket = {row[0]: int(row[1]) for row in await session.execute(query)}
+    per_bucket = {int(row[0]): int(row[1]) for row in await session.execute(query)}
     # Stations without any check-in: their « PART » reports, as a step function per station.
     reports_query = (
         select(TurnoutReport.station_round_id, TurnoutReport.at_time, TurnoutReport.voters)
@@ -54,18 +64,29 @@ async def turnout_curve(session: AsyncSession, round_: Round, department: str | 
     for station_round_id, at_time, voters in await session.execute(reports_query):
         reports[station_round_id].append((at_time, voters))
     points = []
-    cumulative = 0
-    moment = opens
-    early = sum(count for start, count in per_bucket.items() if start < opens)
-    cumulative += early
-    while moment <= closes:
-        if moment > opens:
-            cumulative += per_bucket.get(moment - timedelta(minutes=STEP_MINUTES), 0)
-        clock = moment.time()
+    for point_minute in range(opens, closes + 1, STEP_MINUTES):
+        checked_in = sum(count for index, count in per_bucket.items() if (index + 1) * STEP_MINUTES <= point_minute)
+        clock = time(point_minute // 60, point_minute % 60)
         reported = sum(max((v for t, v in steps if t <= clock), default=0) for steps in reports.values())
-        points.append(CurvePoint(clock, cumulative + reported))
-        moment += timedelta(minutes=STEP_MINUTES)
+        points.append(CurvePoint(clock, checked_in + reported))
+    if closes % STEP_MINUTES:  # the last point at closing time exactly
+        clock = time(closes // 60, closes % 60)
+        reported = sum(max((v for t, v in steps if t <= clock), default=0) for steps in reports.values())
+        points.append(CurvePoint(clock, sum(per_bucket.values()) + reported))
     return points
+
+
+async def reported_only(session: AsyncSession, round_: Round, department: str | None = None) -> int:
+    """Voters announced by « PART » by the stations that have no check-in recorded (their last report)."""
+    latest = (
+        select(TurnoutReport.station_round_id, func.max(TurnoutReport.voters).label("voters"))
+        .join(StationRound, StationRound.id == TurnoutReport.station_round_id)
+        .where(StationRound.round_id == round_.id, StationRound.checkins_tablet + StationRound.checkins_paper == 0)
+        .group_by(TurnoutReport.station_round_id)
+    )
+    if department:
+        latest = latest.where(StationRound.department_code == department)
+    return int(await session.scalar(select(func.coalesce(func.sum(latest.subquery().c.voters), 0))) or 0)
 
 
 def curve_svg(points: list[CurvePoint], *, now: time | None = None, registered: int = 0, label: str = "Participation") -> str:

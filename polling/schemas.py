@@ -95,7 +95,8 @@ class TurnoutOut(BaseModel):
     stations: int
     opened: int
     registered: int
-    voters: int
+    voters: int  # checked in, plus the last « PART » figure of stations without check-ins
+    checked_in: int
     contributions_cents: int
     curve: list[CurvePointOut]
 

@@ -201,7 +201,9 @@ async def voter_panel(request: Request, ref: str, session: DbSession, who: Stati
         return web.redirect(("/bureau/saisie-papier" if papier else "/bureau") + f"?ref={ref}")
     context = await _console_context(session, who)
     context["paper"] = bool(papier)
-    return web.render(request, "polling/_panel.html", {**context, "panel": await _panel(session, context, ref)})
+    return web.render(
+        request, "polling/_panel.html", {**context, "panel": await _panel(session, context, ref), "clear_results": True}
+    )
 
 
 @router.post("/bureau/emargements")
@@ -652,10 +654,14 @@ async def _dashboard_context(session: AsyncSession, principal: Principal, depart
     now = utcnow().astimezone(service.PARIS)
     now_clock = now.time() if now.date() == round_.polling_date else None
     lines = await dashboards.station_lines(session, round_, department, phones=sees_phones(principal))
+    reported = await dashboards.reported_only(session, round_, department)
     context = {
         "election": election,
         "round": round_,
+        "phase": Phase(round_.phase),
         "totals": totals,
+        "reported": reported,
+        "voters": totals.checkins + reported,
         "curve": points,
         "curve_svg": dashboards.curve_svg(points, now=now_clock, registered=totals.registered),
         "not_opened": [line for line in lines if not dashboards.is_opened(line.state)],
