@@ -139,3 +139,113 @@ async def build_world(
 @pytest.fixture
 async def world(session: AsyncSession) -> World:
     return await build_world(session)
+
+
+# --- A database of its own, for real commits (concurrency, browser) ------------------------------
+# The registry holds ONE copy of the lists, bound to one election: tests that commit lists and
+# stations must not do so in the shared test database, where every other test binds its own.
+
+POLLING_DATABASE = "primaires_test_polling"
+
+
+def votant_name(index: int) -> str:
+    """VOTANTAA, VOTANTAB…: letters only (a word with digits would be read as a birth date)."""
+    high, low = divmod(index, 26)
+    return f"VOTANT{chr(65 + high)}{chr(65 + low)}"
+
+
+@dataclass
+class CommittedWorld:
+    owner_url: str
+    app_url: str
+    database: object  # services.db.Database
+    election_id: int
+    round_id: int
+    bordeaux_code: str
+    merignac_code: str
+    twice_listed: tuple[str, str]  # the same person's refs in Bordeaux and in Mérignac
+
+
+@pytest.fixture(scope="session")
+def polling_database_urls(owner_database_url: str, database_url: str) -> tuple[str, str]:
+    import asyncio
+
+    import asyncpg
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from services import db
+    from services.migrations import runner
+    from services.territory.service import load_territory
+    from tests.audit.conftest import plain, with_database
+
+    async def create() -> None:
+        connection = await asyncpg.connect(plain(owner_database_url))
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{POLLING_DATABASE}" WITH (FORCE)')
+            await connection.execute(f'CREATE DATABASE "{POLLING_DATABASE}"')
+        finally:
+            await connection.close()
+
+    asyncio.run(create())
+    owner = with_database(owner_database_url, POLLING_DATABASE)
+    runner.upgrade(owner)
+
+    async def territory() -> None:
+        engine = create_async_engine(db.to_async_url(owner))
+        async with AsyncSession(engine, expire_on_commit=False) as session:
+            await load_territory(session)
+            await session.commit()
+        await engine.dispose()
+
+    asyncio.run(territory())
+    return owner, with_database(database_url, POLLING_DATABASE)
+
+
+@pytest.fixture(scope="session")
+async def committed_world(polling_database_urls: tuple[str, str]) -> CommittedWorld:
+    """An election with lists, two open stations in round 1 (committed), and a person listed
+    in two communes (the real-life double registration a nationwide check must catch)."""
+    from services import db
+
+    owner, app = polling_database_urls
+    database = db.Database(app, pool_size=12)
+    async with database.sessionmaker() as session:
+        election = await make_election(session)
+        doublon = {"birth_name": "DOUBLON", "given_names": "Camille", "sex": "F", "birth_date": "07/07/1977"}
+        merignac_lines = [
+            reu_line(commune="33281", commune_name="MERIGNAC", canton="Mérignac-1", order=9, **doublon),
+            reu_line(commune="33281", commune_name="MERIGNAC", birth_name="MARTIN", given_names="Jeanne", sex="F",
+                     birth_date="05/05/1970", canton="Mérignac-1"),
+        ]  # fmt: skip
+        bordeaux_lines = [
+            reu_line(), reu_line(birth_name="DUPONT", given_names="Marie", sex="F", bureau="0002", bureau_label="Mairie", order=2),
+            reu_line(birth_name="DURAND", given_names="Léa", birth_date="01/12/2015", sex="F", order=3),
+            reu_line(birth_name="LEFEVRE", given_names="Paul", birth_date="03/03/1980", order=4),
+            reu_line(order=5, **doublon),
+        ] + [reu_line(birth_name=votant_name(i), given_names="Alex", birth_date="01/01/1960", order=10 + i) for i in range(300)]
+        for commune, lines in (("33063", bordeaux_lines), ("33281", merignac_lines)):
+            await import_commune_file(session, ORGANISER, election, bytes_file(file_name(commune), reu_file(lines)))
+        round_1 = await elections.round_by_number(session, election.id, 1)
+        bordeaux, merignac = await service.create_stations(
+            session, ORGANISER, election,
+            [service.StationSpec("33", "3303", "33063", "33-001", "Bordeaux — école Jules Ferry", [("33063", "0001", 304), ("33063", "0002", 1)]),
+             service.StationSpec("33", "3311", "33281", "33-002", "Mérignac", [("33281", "0001", 2)])],
+        )  # fmt: skip
+        for station, phone in ((bordeaux, PRESIDENT_PHONE), (merignac, "+33698765432")):
+            await service.add_staff(session, ORGANISER, station, role=StaffRole.PRESIDENT, name="Présidente", phone=phone)
+            await service.issue_pin(session, ORGANISER, station)
+            await service.mark_ready(session, ORGANISER, station)
+        await open_polls(session, round_1)
+        for station in (bordeaux, merignac):
+            await service.open_station(session, ORGANISER, station, round_1)
+        from voter_registry import service as registry
+        from voter_registry.search import SearchScope, VoterQuery
+
+        found = await registry.search_voters(
+            session, ORGANISER, VoterQuery(name="doublon"), SearchScope(department="33"), election=election, limit=5
+        )
+        refs = {hit.voter.commune_code: hit.voter.ref for hit in found.hits}
+        world = CommittedWorld(owner, app, database, election.id, round_1.id, bordeaux.code, merignac.code, (refs["33063"], refs["33281"]))
+        await session.commit()
+    yield world
+    await database.dispose()
