@@ -5,7 +5,7 @@
 1. a persistent bench database (`bench/out/registry-search/`, embedded PostgreSQL): built once
    with synthetic extracts of every department (`--voters`, default 10 M: generated on both
    cores, imported with `primaires registry import`, then VACUUM ANALYZE), reused afterwards;
-2. the real application (`bench/registry_search_app.py`: uvicorn, one process) with a
+2. the real application (`bench/registry_search_app.py`: uvicorn, `--workers` processes) with a
    stand-in for polling's station → bureaux resolver;
 3. an open-loop load generator at `--rate` requests per second (latency measured from each
    request's scheduled time, so a slow server cannot hide its queue), with the station
@@ -259,6 +259,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--stations", type=int, default=300)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the server")
     args = parser.parse_args()
 
     from services import embedded_pg
@@ -274,7 +275,7 @@ def main() -> None:
         runner.upgrade(url)
         state = asyncio.run(setup(url, args.voters, environment, args.stations))
         app = subprocess.Popen(
-            [sys.executable, str(ROOT / "bench" / "registry_search_app.py"), "--port", str(args.port)],
+            [sys.executable, str(ROOT / "bench" / "registry_search_app.py"), "--port", str(args.port), "--workers", str(args.workers)],
             env=environment,
             cwd=ROOT,
         )
@@ -308,6 +309,7 @@ def main() -> None:
                     "voter_table_mb": state["table_mb"],
                     "built_this_run": state["built"] or None,
                     "rate_per_s": args.rate,
+                    "server_workers": args.workers,
                     "achieved_rate_per_s": round(count / elapsed, 1),
                     "requests": count,
                     "search": search,

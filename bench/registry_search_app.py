@@ -49,6 +49,14 @@ async def bench_station_area(session, station_code: str):  # noqa: ANN001, ANN20
     return StationArea(station_code, commune.department_code, tuple(bureaux)) if bureaux else None
 
 
+def create_bench_app():  # noqa: ANN201 - uvicorn factory (one per worker process)
+    from services.app import create_app
+    from voter_registry.service import register_station_area_resolver
+
+    register_station_area_resolver(bench_station_area)
+    return create_app()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, default=8765)
@@ -56,11 +64,16 @@ def main() -> None:
     args = parser.parse_args()
     import uvicorn
 
-    from services.app import create_app
-    from voter_registry.service import register_station_area_resolver
-
-    register_station_area_resolver(bench_station_area)
-    uvicorn.run(create_app(), host="127.0.0.1", port=args.port, log_level="warning", access_log=False)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    uvicorn.run(
+        "registry_search_app:create_bench_app",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 if __name__ == "__main__":
