@@ -58,13 +58,15 @@ def import_lists(
     paths: Annotated[list[Path], typer.Argument(help="Fichiers CSV, dossiers ou archives zip des extraits REU")],
     election: Annotated[str | None, typer.Option(help="Identifiant (slug) de l'élection ; par défaut l'élection courante")] = None,
     rejets: Annotated[Path | None, typer.Option(help="Écrire le rapport complet des lignes rejetées (CSV)")] = None,
+    jobs: Annotated[int, typer.Option(help="Processus d'import en parallèle (un par cœur)", min=1, max=16)] = 2,
 ) -> None:
     """Importe des extraits des listes électorales (un fichier par commune, une transaction par fichier)."""
     from services import db
-    from services.cli import CLI_ACTOR, run_with_database
+    from services.cli import CLI_ACTOR, database_url, run_with_database
     from services.errors import AppError
-    from voter_registry.errors import FileRefused, RegistryBoundElsewhere
-    from voter_registry.importer import import_commune_file, list_files
+    from voter_registry.errors import RegistryBoundElsewhere
+    from voter_registry.import_job import FileOutcome, run_import
+    from voter_registry.importer import bind_registry, list_files, refresh_statistics
     from voter_registry.territory_cache import territory
 
     try:
@@ -76,7 +78,6 @@ def import_lists(
     total_bytes = sum(file.size for file in files)
     totals = {"imported": 0, "replaced": 0, "unchanged": 0, "refused": 0, "voters": 0, "rejected": 0, "added": 0, "removed": 0, "changed": 0, "lines": 0}
     shown_rejects: list[tuple[str, int, str, str]] = []
-    refusals: list[str] = []
     rejects_handle = open(rejets, "w", encoding="utf-8-sig", newline="") if rejets else None  # noqa: SIM115
     rejects_writer = csv.writer(rejects_handle, delimiter=";") if rejects_handle else None
     if rejects_writer:
@@ -89,6 +90,11 @@ def import_lists(
             await load_territory(session, CLI_ACTOR)
             target = await _election(session, election)
             await territory(session)
+        try:
+            async with db.session_scope() as session:
+                await bind_registry(session, CLI_ACTOR, target)
+        except RegistryBoundElsewhere as error:
+            raise LookupError(error.message) from None
         progress = Progress(
             TextColumn("[bold]{task.description}"),
             BarColumn(),
@@ -101,46 +107,47 @@ def import_lists(
         )
         with progress:
             task = progress.add_task("Import des listes", total=total_bytes, lines=0)
+            reported: dict[str, int] = {}  # bytes already shown, per file in progress
 
-            def advance(size: int, lines: int) -> None:
-                task_ = progress.tasks[0]
-                progress.update(task, advance=size, lines=task_.fields.get("lines", 0) + lines)
+            def advance(file_name: str, size: int, lines: int) -> None:
+                reported[file_name] = reported.get(file_name, 0) + size
+                progress.update(task, advance=size, lines=progress.tasks[0].fields.get("lines", 0) + lines)
 
-            for file in files:
-                started = progress.tasks[0].completed
-                try:
-                    async with db.session_scope() as session:
-                        report = await import_commune_file(session, CLI_ACTOR, target, file, progress=advance)
-                except RegistryBoundElsewhere as error:
-                    raise LookupError(error.message) from None
-                except AppError as error:
-                    totals["refused"] += 1
-                    refusals.append(error.message)
-                    if isinstance(error, FileRefused):
-                        for rejection in error.rejections:
-                            if rejects_writer:
-                                rejects_writer.writerow([rejection.file, rejection.line, rejection.column, rejection.reason])
-                    progress.console.print(f"[red]Refusé[/] {error.message}")
-                    progress.update(task, completed=started + file.size)
-                    continue
-                progress.update(task, completed=started + file.size)
-                totals[report.status] += 1
-                totals["voters"] += report.voters if report.status != "unchanged" else 0
+            def outcome(result: FileOutcome) -> None:
+                progress.update(task, advance=max(result.size - reported.pop(result.file, 0), 0))
+                totals[result.status] += 1
+                if result.status == "refused":
+                    progress.console.print(f"[red]Refusé[/] {result.message}")
+                else:
+                    totals["voters"] += result.voters if result.status != "unchanged" else 0
                 for key in ("rejected", "added", "removed", "changed", "lines"):
-                    totals[key] += getattr(report, key)
-                for rejection in report.rejections:
+                    totals[key] += getattr(result, key)
+                for rejection in result.rejections:
                     if rejects_writer:
-                        rejects_writer.writerow([rejection.file, rejection.line, rejection.column, rejection.reason])
+                        rejects_writer.writerow(list(rejection))
                     if len(shown_rejects) < 10:
-                        shown_rejects.append((rejection.file, rejection.line, rejection.column, rejection.reason))
-                for warning in report.warnings:
+                        shown_rejects.append(rejection)
+                for warning in result.warnings:
                     if "postérieur" not in warning:
-                        progress.console.print(f"[yellow]Attention[/] {file.name} : {warning}")
+                        progress.console.print(f"[yellow]Attention[/] {result.file} : {warning}")
+
+            await run_import(
+                database_url(),
+                CLI_ACTOR,
+                target,
+                files,
+                jobs=jobs,
+                on_progress=advance,
+                on_outcome=outcome,
+            )
+            if totals["imported"] or totals["replaced"]:
+                async with db.session_scope() as session:
+                    await refresh_statistics(session)
 
     started_at = time.monotonic()
     try:
         run_with_database(work, migrate=True)
-    except LookupError as error:
+    except (LookupError, RuntimeError) as error:
         _fail(str(error))
     finally:
         if rejects_handle:

@@ -90,14 +90,25 @@ class _Pool:
         return self.items[bisect.bisect_left(self.cumulative, rng.random() * self.total)]
 
 
+def _tail_names() -> list[str]:
+    """Every synthetic family name of the long tail, in a fixed pseudo-random order (Zipf ranks)."""
+    built = sorted(
+        {start + middle + end for start in names.TAIL_STARTS for middle in names.TAIL_MIDDLES for end in names.TAIL_ENDS}
+    )
+    random.Random("tail").shuffle(built)
+    return built
+
+
+TOP_NAMES_SHARE = 0.1  # of people of French origin bearing one of the most frequent names
 SURNAMES = {
-    "french": _Pool(names.FRENCH),
+    "french": _Pool(names.FRENCH, 0.6),
+    "tail": _Pool(_tail_names(), 0.5),
     "particles": _Pool(names.PARTICLES, 0.3),
     "apostrophes": _Pool(names.APOSTROPHES, 0.3),
-    "maghreb": _Pool(names.MAGHREB, 0.5),
-    "west_africa": _Pool(names.WEST_AFRICA, 0.5),
-    "asia": _Pool(names.ASIA, 0.5),
-    "iberian_italian": _Pool(names.IBERIAN_ITALIAN, 0.5),
+    "maghreb": _Pool(names.MAGHREB, 0.2),
+    "west_africa": _Pool(names.WEST_AFRICA, 0.2),
+    "asia": _Pool(names.ASIA, 0.2),
+    "iberian_italian": _Pool(names.IBERIAN_ITALIAN, 0.2),
     "corsica": _Pool(names.CORSICA, 0.5),
     "antilles": _Pool(names.ANTILLES, 0.5),
     "brittany": _Pool(names.BRITTANY, 0.5),
@@ -260,12 +271,18 @@ class _CommuneWriter:
                 given.append(extra)
         return " ".join(given)
 
+    def _french_surname(self) -> str:
+        rng = self.rng
+        return SURNAMES["french" if rng.random() < TOP_NAMES_SHARE else "tail"].pick(rng)
+
     def _surname(self, origin: str) -> str:
         rng = self.rng
-        if origin == "french" and rng.random() < 0.015:
-            first, second = SURNAMES["french"].pick(rng), SURNAMES["french"].pick(rng)
-            if first != second:
-                return f"{first}-{second}"
+        if origin == "french":
+            if rng.random() < 0.015:
+                first, second = self._french_surname(), self._french_surname()
+                if first != second:
+                    return f"{first}-{second}"
+            return self._french_surname()
         return SURNAMES[origin].pick(rng)
 
     def _birth(self, age: int) -> tuple[int, int, int]:
@@ -354,7 +371,7 @@ class _CommuneWriter:
             elif oddity == 2:
                 birth, given = birth.lower(), given.lower()
             elif oddity == 3:
-                birth = f"{birth}-{SURNAMES['french'].pick(rng).upper()}-{SURNAMES['particles'].pick(rng).upper()}"
+                birth = f"{birth}-{self._french_surname().upper()}-{SURNAMES['particles'].pick(rng).upper()}"
                 given = " ".join([given, *(SECOND[person["sex"]].pick(rng) for _ in range(4))])
             else:
                 given = _strip_accents(given)

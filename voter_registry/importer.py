@@ -1,11 +1,13 @@
 """Import of REU extracts: one commune file, one transaction, streamed into PostgreSQL by COPY.
 
 `import_commune_file` reads a file line by line (never whole), validates each line
-(`voter_registry.reu`), and streams the valid voters to the database with asyncpg's binary
-COPY while the server indexes them: Python parses on one core while PostgreSQL writes on
-the other. Memory stays bounded whatever the input: the lines in flight, the rejects kept
-for the report (at most `MAX_STORED_REJECTS`), the commune's bureaux, and a set of 64-bit
-identity prefixes (at most `DEDUP_MAX` entries) that finds people listed twice.
+(`voter_registry.reu`), and streams the valid voters to the database with COPY, in small
+chunks, while the server indexes them. Memory stays bounded whatever the input: the lines
+in flight, the rejects kept for the report (at most `MAX_STORED_REJECTS`), the commune's
+bureaux, a set of 64-bit identity hashes (at most `DEDUP_MAX`) that finds people listed
+twice, and the complementary-list people held back to merge their two lists (at most
+`HELD_MAX`); beyond those bounds a file goes through the staging path. Several files are
+imported in parallel processes by `voter_registry.import_job`.
 
 Two paths, same result:
 - a commune loaded for the first time is COPYed straight into `voter` (the national load);
@@ -25,13 +27,14 @@ import contextlib
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import IO, Any
 
 from sqlalchemy import delete, func, insert, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import note_write, utcnow
@@ -43,21 +46,24 @@ from voter_registry.errors import FileRefused, OlderExtract, RegistryBoundElsewh
 from voter_registry.models import RegistryBureau, RegistryCommune, RegistryImport, RegistryReject, RegistryState
 from voter_registry.reu import (
     COLUMNS,
+    MAIN_LIST,
     UGLE_CODE,
     VOTER_COLUMNS,
     BureauInfo,
-    ParsedVoter,
     Rejection,
+    bureau_of,
     check_header,
     decode_line,
+    fields_of,
+    parse_fields,
     parse_file_name,
-    parse_line,
     split_line,
 )
 from voter_registry.territory_cache import territory
 
 MAX_STORED_REJECTS = 10_000
-DEDUP_MAX = 1_500_000  # identity prefixes kept in memory (≈ 100 MB at most)
+DEDUP_MAX = 1_500_000  # 64-bit identity hashes kept in memory (≈ 100 MB at most)
+HELD_MAX = 100_000  # complementary-list people held back until the end of a file (≈ 60 MB at most)
 DIRECT_MAX_BYTES = 350 * 1024 * 1024  # larger commune files go through the staging table
 PROGRESS_EVERY = 5_000
 HASH_CHUNK = 1 << 20
@@ -74,6 +80,8 @@ class ListFile:
     base_name: str  # the file's own name (holds the commune code and the extraction time)
     size: int
     opener: Callable[[], contextlib.AbstractContextManager[IO[bytes]]]
+    # How another process opens the same file: ("path", path) or ("zip", archive, member).
+    origin: tuple[str, ...] | None = None
 
 
 def bytes_file(name: str, data: bytes) -> ListFile:
@@ -81,7 +89,14 @@ def bytes_file(name: str, data: bytes) -> ListFile:
 
 
 def _path_file(path: Path) -> ListFile:
-    return ListFile(str(path), path.name, path.stat().st_size, lambda: open(path, "rb"))  # noqa: SIM115
+    return ListFile(str(path), path.name, path.stat().st_size, lambda: open(path, "rb"), ("path", str(path)))  # noqa: SIM115
+
+
+def file_from_origin(origin: tuple[str, ...]) -> ListFile:
+    """The `ListFile` another process described by its `origin` (parallel imports)."""
+    if origin[0] == "path":
+        return _path_file(Path(origin[1]))
+    return next(file for file in _zip_files(Path(origin[1])) if file.origin == origin)
 
 
 def _zip_files(path: Path) -> list[ListFile]:
@@ -99,7 +114,12 @@ def _zip_files(path: Path) -> list[ListFile]:
 
         return open_member
 
-    return [ListFile(f"{path}:{info.filename}", Path(info.filename).name, info.file_size, opener(info.filename)) for info in members]
+    return [
+        ListFile(
+            f"{path}:{info.filename}", Path(info.filename).name, info.file_size, opener(info.filename), ("zip", str(path), info.filename)
+        )
+        for info in members
+    ]
 
 
 def list_files(paths: Iterable[Path | str]) -> list[ListFile]:
@@ -215,6 +235,8 @@ class _LineReader:
         self.duplicates: list[tuple[bytes, int]] = []
         self.bureau_counts: dict[str, int] = {}
         self.overflow = False
+        self.needs_escaping = False
+        self.merged_here = 0  # complementary-list lines merged in memory
         self.pending_bytes = 0
         self.pending_lines = 0
 
@@ -223,65 +245,92 @@ class _LineReader:
         if len(self.rejections) < MAX_STORED_REJECTS:
             self.rejections.append(RejectedLine(self.file.name, line_number, rejection.column, rejection.reason))
 
-    def _tick(self, size: int) -> None:
-        self.pending_bytes += size
-        self.pending_lines += 1
-        if self.pending_lines >= PROGRESS_EVERY and self.progress is not None:
-            self.progress(self.pending_bytes, self.pending_lines)
-            self.pending_bytes = self.pending_lines = 0
-
     def flush_progress(self) -> None:
         if self.progress is not None and (self.pending_bytes or self.pending_lines):
             self.progress(self.pending_bytes, self.pending_lines)
         self.pending_bytes = self.pending_lines = 0
 
-    def decoded_lines(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple[int, str]]:
-        for number, raw in lines:
-            self._tick(len(raw))
-            text_line, windows = decode_line(raw)
-            if windows:
-                self.windows_lines += 1
-            elif not raw.isascii():
-                self.utf8_lines += 1
-            text_line = text_line.rstrip("\r\n")
-            if not text_line.strip(" ;\t"):
-                continue  # blank lines (and lines of empty fields) are not voters
-            yield number, text_line
+    def records(self, lines: Iterable[tuple[int, bytes]], *, staged: bool = False) -> Iterator[tuple]:
+        """COPY records of the valid lines; rejects are counted and kept.
 
-    def parsed(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[ParsedVoter]:
+        The hot path of the import, hence one loop and no object per line. On the direct path
+        (`staged` False) a person met again in the file (same identity: several lists) is held
+        back and merged after the COPY; the staging path keeps every line with its position.
+        """
         department_code, commune_code, max_year = self.department_code, self.commune_code, self.max_year
-        bureaux = self.bureaux
-        for number, line in self.decoded_lines(lines):
+        bureaux, counts, seen, duplicates, progress = self.bureaux, self.bureau_counts, self.seen, self.duplicates, self.progress
+        complementary: dict[bytes, tuple] = {}
+        pending_bytes = pending_lines = 0
+        position = 0
+        for number, raw in lines:
+            pending_bytes += len(raw)
+            pending_lines += 1
+            if pending_lines >= PROGRESS_EVERY and progress is not None:
+                progress(pending_bytes, pending_lines)
+                pending_bytes = pending_lines = 0
+            try:
+                line = raw.decode("utf-8")
+                if not raw.isascii():
+                    self.utf8_lines += 1
+            except UnicodeDecodeError:
+                line = decode_line(raw)[0]
+                self.windows_lines += 1
+            line = line.rstrip("\r\n")
+            if len(line) < 40 and not line.strip(" ;\t"):
+                continue  # blank lines (and lines of empty fields) are not voters
             self.lines += 1
-            result = parse_line(line, department_code=department_code, commune_code=commune_code, max_year=max_year)
-            if isinstance(result, Rejection):
-                self.reject(number, result)
+            if "\\" in line or "\t" in line:
+                self.needs_escaping = True
+            fields = line.split(";") if '"' not in line and "\x00" not in line else fields_of(line)
+            record = fields if fields.__class__ is Rejection else parse_fields(fields, department_code, commune_code, max_year)
+            if record.__class__ is Rejection:
+                self.reject(number, record)
                 continue
             self.accepted += 1
-            if result.bureau.code not in bureaux:
-                bureaux[result.bureau.code] = result.bureau
-            yield result
-
-    def direct_records(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple]:
-        """Records for the direct path: a person met again (same identity prefix) is held back."""
-        seen, counts = self.seen, self.bureau_counts
-        for voter in self.parsed(lines):
-            prefix = int.from_bytes(voter.identity_hash[:8], "big")
-            if prefix in seen:
-                self.duplicates.append((voter.identity_hash, voter.lists))
+            bureau = record[2]
+            if bureau not in bureaux:
+                bureaux[bureau] = bureau_of(fields)
+            if staged:
+                yield (*record, position)
+                position += 1
+                continue
+            identity = record[4]
+            if record[3] != MAIN_LIST:
+                # Complementary lists (EU citizens, often on both): held back until the end of
+                # the file and merged here, by exact identity.
+                held = complementary.get(identity)
+                if held is None:
+                    if len(complementary) >= HELD_MAX:
+                        self.overflow = True
+                        break
+                    complementary[identity] = record
+                else:
+                    complementary[identity] = (*held[:3], held[3] | record[3], *held[4:])
+                    self.merged_here += 1
+                continue
+            key = hash(identity)
+            if key in seen:
+                duplicates.append((identity, record[3]))  # checked against the database after the COPY
                 continue
             if len(seen) >= DEDUP_MAX:
                 # Too many people for the in-memory check: end the COPY cleanly; the caller
                 # drops what was copied and goes through the staging table instead.
                 self.overflow = True
-                return
-            seen.add(prefix)
-            counts[voter.bureau.code] = counts.get(voter.bureau.code, 0) + 1
-            yield voter.record
-
-    def staged_records(self, lines: Iterable[tuple[int, bytes]]) -> Iterator[tuple]:
-        for index, voter in enumerate(self.parsed(lines)):
-            yield (*voter.record, index)
+                break
+            seen.add(key)
+            counts[bureau] = counts.get(bureau, 0) + 1
+            yield record
+        self.pending_bytes += pending_bytes
+        self.pending_lines += pending_lines
+        if staged or self.overflow:
+            return
+        for identity, record in complementary.items():
+            if hash(identity) in seen:
+                duplicates.append((identity, record[3]))  # also on the main list: rare
+                continue
+            counts[record[2]] = counts.get(record[2], 0) + 1
+            yield record
+        complementary.clear()
 
     @property
     def encoding(self) -> str:
@@ -293,8 +342,7 @@ class _LineReader:
 
 
 def _numbered(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
-    for number, raw in enumerate(stream, start=1):
-        yield number, raw
+    return enumerate(stream, start=1)
 
 
 @dataclass
@@ -349,15 +397,29 @@ def _open_lines(file: ListFile, stream: IO[bytes]) -> _Opened:
 # --- The registry's election ---------------------------------------------------------------------
 
 
+async def refresh_statistics(session: AsyncSession) -> None:
+    """ANALYZE the registry's tables after a bulk import, so that searches are planned on
+    the real size of the lists at once, without waiting for autovacuum. Not election state:
+    no audit event."""
+    await session.execute(text("ANALYZE voter"))
+    await session.execute(text("ANALYZE registry_bureau"))
+
+
 async def bind_registry(session: AsyncSession, actor: Actor, election: Election) -> RegistryState:
     """The copy of the lists belongs to one election: bind it at the first import, refuse another."""
     state = await session.get(RegistryState, 1)
     if state is None:
-        state = RegistryState(id=1, election_id=election.id)
-        session.add(state)
-        await session.flush()
-        record(session, events.RegistryBound(actor=actor, election_id=election.id))
-        return state
+        # Two imports starting together: the first one binds, the other waits for it here.
+        inserted = await session.execute(
+            pg_insert(RegistryState)
+            .values(id=1, election_id=election.id, created_at=utcnow())
+            .on_conflict_do_nothing()
+            .returning(RegistryState.id)
+        )
+        if inserted.first() is not None:
+            record(session, events.RegistryBound(actor=actor, election_id=election.id))
+        state = await session.get(RegistryState, 1, populate_existing=True)
+        assert state is not None
     if state.election_id != election.id:
         other = await session.get(Election, state.election_id)
         name = other.name if other is not None else f"n° {state.election_id}"
@@ -376,8 +438,11 @@ _DATA_COLUMNS = [column for column in VOTER_COLUMNS if column not in ("departmen
 
 async def _driver(session: AsyncSession) -> Any:
     connection = await session.connection()
-    # Make sure the transaction has begun on the driver connection before COPY runs on it.
-    await connection.execute(text("SELECT 1"))
+    # A statement through SQLAlchemy first, so that the transaction has begun on the driver
+    # connection before COPY runs on it. An import's commit need not wait for the disk: if
+    # the machine crashes right after, the commune is simply not recorded and the next run of
+    # the (idempotent) import loads it again; atomicity is unchanged.
+    await connection.execute(text("SET LOCAL synchronous_commit = off"))
     raw = await connection.get_raw_connection()
     return raw.driver_connection
 
@@ -509,36 +574,86 @@ async def import_commune_file(
     return report
 
 
+# Rows go to PostgreSQL in COPY's text format, in chunks of `COPY_CHUNK` bytes: small chunks
+# let the server index the first rows of a file while Python still reads the rest of it, and
+# a `\t`-joined line costs less Python time than per-field binary encoding.
+COPY_CHUNK = 64 * 1024
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text_line(record: tuple, escape: bool) -> str:
+    """One row in COPY's text format: tab-separated, bytea as « \\x<hex> », specials escaped.
+
+    Written out column by column (`VOTER_COLUMNS`, then the staging position if any): the
+    import's hot path, where a generic per-value conversion would cost more than the parse.
+    """
+    if escape:
+        record = tuple(value.translate(_ESCAPES) if value.__class__ is str else value for value in record)
+    (department, commune, bureau, lists, identity, birth_name, usage_name, given_names, sex, year, month, day,
+     birth_commune_code, birth_commune, birth_department, birth_country, nationality, address, order, birth_key,
+     usage_key, given_key, flags, *position) = record  # fmt: skip
+    line = (
+        f"{department}\t{commune}\t{bureau}\t{lists}\t\\\\x{identity.hex()}\t{birth_name}\t{usage_name}\t"
+        f"{given_names}\t{sex}\t{year}\t{month}\t{day}\t{birth_commune_code}\t{birth_commune}\t{birth_department}\t"
+        f"{birth_country}\t{nationality}\t{address}\t{order}\t{birth_key}\t{usage_key}\t{given_key}\t{flags}"
+    )
+    return f"{line}\t{position[0]}" if position else line
+
+
+async def _text_chunks(reader: _LineReader, records: Iterator[tuple]) -> AsyncIterator[bytes]:
+    buffer: list[str] = []
+    size = 0
+    for record in records:
+        line = _text_line(record, reader.needs_escaping)
+        buffer.append(line)
+        size += len(line) + 1
+        if size >= COPY_CHUNK:
+            buffer.append("")
+            yield "\n".join(buffer).encode("utf-8")
+            buffer, size = [], 0
+    if buffer:
+        buffer.append("")
+        yield "\n".join(buffer).encode("utf-8")
+
+
+async def _copy(driver: Any, table: str, columns: list[str] | tuple[str, ...], reader: _LineReader, records: Iterator[tuple]) -> int:
+    # (asyncpg's binary `copy_records_to_table` sends 512 kB at a time: a commune file of a
+    # few thousand lines then reaches the server in one or two pieces, after Python has read
+    # it all, and the two never work at the same time; measured slower.)
+    status = await driver.copy_to_table(table, source=_text_chunks(reader, records), columns=list(columns), format="text")
+    return int(status.split()[-1])
+
+
 async def _copy_direct(session: AsyncSession, driver: Any, reader: _LineReader, lines: Iterator, report: ImportReport) -> None:
     """First load of a commune: COPY into `voter`, then fold people listed twice into one row."""
-    status = await driver.copy_records_to_table("voter", records=reader.direct_records(lines), columns=VOTER_COLUMNS)
+    copied = await _copy(driver, "voter", VOTER_COLUMNS, reader, reader.records(lines))
     if reader.overflow:
         raise _RetryWithStaging
-    copied = int(status.split()[-1])
     if reader.duplicates:
-        hashes = [identity for identity, _lists in reader.duplicates]
-        masks = [lists for _identity, lists in reader.duplicates]
+        extra: dict[bytes, int] = {}
+        for identity, lists in reader.duplicates:
+            extra[identity] = extra.get(identity, 0) | lists
+        # One statement for the file: at worst one pass over the commune's rows (a join), never
+        # one pass per person, whatever plan the statistics of a table being loaded lead to.
         updated = await driver.fetch(
             """
-            WITH extra AS (
-                SELECT h, bit_or(l)::smallint AS l FROM unnest($3::bytea[], $4::smallint[]) AS t(h, l) GROUP BY h
-            )
-            UPDATE voter AS v SET lists = v.lists | extra.l FROM extra
+            UPDATE voter AS v SET lists = v.lists | extra.l
+            FROM unnest($3::bytea[], $4::smallint[]) AS extra(h, l)
             WHERE v.department_code = $1 AND v.commune_code = $2 AND v.identity_hash = extra.h
             RETURNING v.identity_hash
             """,
             report.department_code,
             report.commune_code,
-            hashes,
-            masks,
+            list(extra),
+            list(extra.values()),
         )
-        if len(updated) != len(set(hashes)):
+        if len(updated) != len(extra):
             # Two different people share the first 64 bits of their identity hash: extremely
             # rare, but then only the exact comparison of the staging path is right.
             raise _RetryWithStaging
     report.added = copied
     report.voters = copied
-    report.merged = len(reader.duplicates)
+    report.merged = len(reader.duplicates) + reader.merged_here
 
 
 _COMPARED = ", ".join(_DATA_COLUMNS)
@@ -552,9 +667,7 @@ async def _copy_staged(session: AsyncSession, driver: Any, reader: _LineReader, 
         "CREATE TEMP TABLE registry_stage ON COMMIT DROP AS "
         f"SELECT {', '.join(VOTER_COLUMNS)}, 0::integer AS seq FROM voter WITH NO DATA"
     )
-    await driver.copy_records_to_table(
-        "registry_stage", records=reader.staged_records(lines), columns=[*VOTER_COLUMNS, "seq"]
-    )
+    await _copy(driver, "registry_stage", [*VOTER_COLUMNS, "seq"], reader, reader.records(lines, staged=True))
     staged_columns = ", ".join(column for column in VOTER_COLUMNS if column != "lists")
     await driver.execute(
         "CREATE TEMP TABLE registry_new ON COMMIT DROP AS "

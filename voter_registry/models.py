@@ -144,7 +144,9 @@ class Voter(Base):
         # registrations refuse people already listed) and compares extracts of a commune.
         UniqueConstraint("department_code", "identity_hash", "commune_code"),
         Index("ix_voter_area_birth", "department_code", "commune_code", "bureau_code", "birth_key"),
-        Index("ix_voter_birth", "department_code", "birth_key"),
+        # The birth year in the key is checked in the index itself: a search by name and year in
+        # a whole department or country reads only the matching rows.
+        Index("ix_voter_birth", "department_code", "birth_key", "birth_year"),
         Index(
             "ix_voter_area_usage",
             "department_code",
@@ -153,7 +155,7 @@ class Voter(Base):
             "usage_key",
             postgresql_where=text("usage_key <> ''"),
         ),
-        Index("ix_voter_usage", "department_code", "usage_key", postgresql_where=text("usage_key <> ''")),
+        Index("ix_voter_usage", "department_code", "usage_key", "birth_year", postgresql_where=text("usage_key <> ''")),
     )
 
     department_code: Mapped[str] = mapped_column(String(3), primary_key=True)

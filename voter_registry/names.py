@@ -111,3 +111,14 @@ BUREAU_PLACES = [
     "Maison des associations", "Salle polyvalente", "École maternelle Louise Michel", "Centre culturel", "Foyer rural",
     "École Condorcet", "Collège Jean Zay", "Salle Simone Veil",
 ]  # fmt: skip
+
+# The long tail: most French people do not bear one of the 200 most frequent names (there are
+# about 1.3 million family names; « Martin », the most frequent, is borne by ≈ 0.35 % of the
+# population). Synthetic names built from the sounds of French family names give the lists a
+# realistic spread, so that a prefix search is as selective as it is on real lists.
+TAIL_STARTS = """Ber Bou Bra Cha Cla Cou Dal Dan Des Dor Dub Duc Fab Fer Fou Gal Gar Gil Gou Gra Gui Hal Jac Jol Lab
+Lac Lam Lan Lar Lav Leb Lec Lem Mal Man Mar Mas Mer Mon Mor Nav Pel Per Pic Pin Pou Ram Ren Rib Roc Rou Sau Ser Tes
+Thi Tou Val Ver Vil Bel Bon Cas Cor Fla Fro Gra Hur Lor Mil Mou Nor Pon Pra Sal Tar Tri""".split()
+TAIL_MIDDLES = ["", "", "", "a", "e", "i", "o", "ou", "el", "er", "an", "on", "in", "au"]
+TAIL_ENDS = """and ard art at aud ault eau el elle enne er et ette ey ier ière in ine on ot otte oux y ac as ès ez is ois
+onnet ichon ereau ignac iot uc ais ange ade""".split()

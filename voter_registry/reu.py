@@ -18,16 +18,18 @@ import calendar
 import csv
 import re
 from dataclasses import dataclass
+from functools import lru_cache
+from hashlib import sha256
 from datetime import datetime
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from voter_registry.normalize import (
+    IDENTITY_VERSION,
+    NameKey,
     birth_place_identity,
     fold,
     given_names_key_of_words,
-    identity_digest,
-    identity_string_of_words,
     name_key_of_words,
 )
 
@@ -259,95 +261,145 @@ def format_birth_date(year: int, month: int, day: int) -> str:
 
 
 def compact_address(fields: list[str]) -> str:
-    street = " ".join(part for part in (fields[STREET_NUMBER].strip(), fields[STREET].strip()) if part)
-    town = " ".join(part for part in (fields[POSTAL_CODE].strip(), fields[COMMUNE].strip()) if part)
-    country = fields[COUNTRY].strip()
-    if country.upper() == "FRANCE":
-        country = ""
-    parts = (street, fields[COMPLEMENT_1].strip(), fields[COMPLEMENT_2].strip(), fields[LIEU_DIT].strip(), town, country)
-    return _clean(", ".join(part for part in parts if part))[:MAX_TEXT]
+    """« 12 bis rue Victor Hugo, Bât. B, 33000 BORDEAUX » (the country only when not France)."""
+    number, street, complement_1, complement_2, lieu_dit, postal_code, town, country = fields[STREET_NUMBER : COUNTRY + 1]
+    if number and street and postal_code and town and not (complement_1 or complement_2 or lieu_dit) and (
+        country == "FRANCE" or not country
+    ):
+        text = f"{number} {street}, {postal_code} {town}"  # the usual case, one f-string
+    else:
+        head = f"{number} {street}" if number and street else number or street
+        tail = f"{postal_code} {town}" if postal_code and town else postal_code or town
+        if country and country.strip().upper() == "FRANCE":
+            country = ""
+        text = ", ".join([part for part in (head, complement_1, complement_2, lieu_dit, tail, country) if part])
+    if "  " in text or " ," in text or text[:1] == " " or text[-1:] == " " or "\t" in text:
+        text = ", ".join(part for part in (" ".join(p.split()) for p in text.split(",")) if part)
+    return text[:MAX_TEXT]
 
 
-def parse_fields(
-    fields: list[str], *, department_code: str, commune_code: str, max_year: int
-) -> ParsedVoter | Rejection:
-    """Validate one line's fields and build the voter row, or say why the line is refused."""
+# Memoised pieces of a line. Names, given names, dates, places and labels repeat a great
+# deal in a commune (Zipf), so most lines cost a few dictionary look-ups instead of Unicode
+# folding; the caches are bounded (≈ 15 MB together), like everything in the import.
+
+
+@lru_cache(maxsize=16_384)
+def _family_name(value: str) -> tuple[str, tuple[str, ...], NameKey]:
+    """(cleaned text, folded words, search key) of a birth or usage name."""
+    cleaned = _clean(value)
+    words = tuple(fold(cleaned))
+    return cleaned, words, name_key_of_words(words)
+
+
+@lru_cache(maxsize=8_192)
+def _given(value: str) -> tuple[str, str, str]:
+    """(cleaned text, folded words joined by spaces, search key) of the given names."""
+    cleaned = _clean(value)
+    words = fold(cleaned)
+    return cleaned, " ".join(words), given_names_key_of_words(cleaned, words)
+
+
+@lru_cache(maxsize=8_192)
+def _birth_date(value: str, max_year: int) -> tuple[int, int, int] | str:
+    return parse_birth_date(value, max_year)
+
+
+@lru_cache(maxsize=4_096)
+def _birth_place(commune_code: str, department: str, country: str, commune: str) -> tuple[str, str, str, str, str] | Rejection:
+    """(commune code, department, cleaned country, cleaned commune, identity place) or the rejection."""
+    code = commune_code.strip().upper()
+    if code and not _COMMUNE_CODE.match(code):
+        return Rejection(COLUMNS[BIRTH_COMMUNE_CODE], f"Code commune de naissance « {code[:10]} » invalide (5 caractères INSEE).")
+    department = department.strip().upper()
+    if department and not _DEPARTMENT_CODE.match(department):
+        return Rejection(COLUMNS[BIRTH_DEPARTMENT], f"Code département de naissance « {department[:10]} » invalide.")
+    country_clean = _clean(country)[:MAX_TEXT]
+    commune_clean = _clean(commune)[:MAX_TEXT]
+    return code, department, country_clean, commune_clean, birth_place_identity(code, department, country_clean, commune_clean)
+
+
+@lru_cache(maxsize=1_024)
+def _list_type(value: str) -> int | None:
+    return _LIST_TYPES.get(value.lower().strip()) or _LIST_TYPES.get(" ".join(fold(value)))
+
+
+@lru_cache(maxsize=4_096)
+def _bureau(code: str, label: str, circonscription: str, canton: str) -> BureauInfo:
+    return BureauInfo(code, _clean(label)[:MAX_TEXT], circonscription.strip()[:20], _clean(canton)[:MAX_TEXT])
+
+
+@lru_cache(maxsize=1_024)
+def _short_text(value: str) -> str:
+    return _clean(value)[:MAX_TEXT]
+
+
+def parse_fields(fields: list[str], department_code: str, commune_code: str, max_year: int) -> tuple | Rejection:
+    """Validate one line's fields and build its COPY record (`VOTER_COLUMNS`), or say why the
+    line is refused. The hot path of the import: a plain tuple, no object per line."""
     if len(fields) != COLUMN_COUNT:
         return Rejection("", f"La ligne compte {len(fields)} colonnes au lieu de {COLUMN_COUNT} (séparateur « ; »).")
-    ugle = fields[UGLE_CODE].strip().upper()
-    if not ugle:
-        return Rejection(COLUMNS[UGLE_CODE], "Code de la commune (UGLE) manquant.")
+    ugle = fields[UGLE_CODE]
     if ugle != commune_code:
-        return Rejection(
-            COLUMNS[UGLE_CODE],
-            f"Ligne de la commune {ugle[:10]} dans le fichier de la commune {commune_code} : un fichier par commune.",
-        )
-    list_label = fields[LIST_TYPE]
-    lists = _LIST_TYPES.get(list_label.lower().strip()) or _LIST_TYPES.get(" ".join(fold(list_label)))
+        ugle = ugle.strip().upper()
+        if not ugle:
+            return Rejection(COLUMNS[UGLE_CODE], "Code de la commune (UGLE) manquant.")
+        if ugle != commune_code:
+            return Rejection(
+                COLUMNS[UGLE_CODE],
+                f"Ligne de la commune {ugle[:10]} dans le fichier de la commune {commune_code} : un fichier par commune.",
+            )
+    lists = _list_type(fields[LIST_TYPE])
     if lists is None:
         return Rejection(
             COLUMNS[LIST_TYPE],
-            f"Type de liste « {list_label.strip()[:60]} » inconnu (attendu : Liste principale, "
+            f"Type de liste « {fields[LIST_TYPE].strip()[:60]} » inconnu (attendu : Liste principale, "
             "Liste complémentaire municipale ou Liste complémentaire européenne).",
         )
-    birth_name = _clean(fields[BIRTH_NAME])
+    birth_name, birth_words, birth = _family_name(fields[BIRTH_NAME])
     if not birth_name:
         return Rejection(COLUMNS[BIRTH_NAME], "Nom de naissance manquant.")
     if len(birth_name) > MAX_NAME:
         return Rejection(COLUMNS[BIRTH_NAME], f"Nom de naissance trop long ({len(birth_name)} caractères, {MAX_NAME} au plus).")
-    birth_words = fold(birth_name)
-    birth = name_key_of_words(birth_words)
     if not birth.key:
         return Rejection(COLUMNS[BIRTH_NAME], "Nom de naissance sans aucune lettre.")
-    usage_name = _clean(fields[USAGE_NAME])
-    if len(usage_name) > MAX_NAME:
-        return Rejection(COLUMNS[USAGE_NAME], f"Nom d'usage trop long ({len(usage_name)} caractères, {MAX_NAME} au plus).")
-    usage_key, usage_particles = "", False
-    if usage_name:
-        usage = name_key_of_words(fold(usage_name))
+    usage_name, usage_key, usage_particles = "", "", False
+    if fields[USAGE_NAME]:
+        usage_name, _words, usage = _family_name(fields[USAGE_NAME])
+        if len(usage_name) > MAX_NAME:
+            return Rejection(COLUMNS[USAGE_NAME], f"Nom d'usage trop long ({len(usage_name)} caractères, {MAX_NAME} au plus).")
         if usage.key == birth.key and usage.had_particles == birth.had_particles:
             usage_name = ""  # the same name written twice is no usage name
         else:
             usage_key, usage_particles = usage.key, usage.had_particles
-    given_names = _clean(fields[GIVEN_NAMES])
+    given_names, given_folded, given_key = _given(fields[GIVEN_NAMES])
     if len(given_names) > MAX_GIVEN_NAMES:
         return Rejection(COLUMNS[GIVEN_NAMES], f"Prénoms trop longs ({len(given_names)} caractères, {MAX_GIVEN_NAMES} au plus).")
-    sex = fields[SEX].strip().upper()
-    if sex not in ("M", "F"):
-        return Rejection(COLUMNS[SEX], f"Sexe « {fields[SEX].strip()[:10]} » non reconnu (attendu : M ou F).")
-    date = parse_birth_date(fields[BIRTH_DATE], max_year)
+    sex = fields[SEX]
+    if sex != "M" and sex != "F":
+        sex = sex.strip().upper()
+        if sex not in ("M", "F"):
+            return Rejection(COLUMNS[SEX], f"Sexe « {fields[SEX].strip()[:10]} » non reconnu (attendu : M ou F).")
+    date = _birth_date(fields[BIRTH_DATE], max_year)
     if isinstance(date, str):
         return Rejection(COLUMNS[BIRTH_DATE], date)
     year, month, day = date
-    birth_commune_code = fields[BIRTH_COMMUNE_CODE].strip().upper()
-    if birth_commune_code and not _COMMUNE_CODE.match(birth_commune_code):
-        return Rejection(
-            COLUMNS[BIRTH_COMMUNE_CODE], f"Code commune de naissance « {birth_commune_code[:10]} » invalide (5 caractères INSEE)."
-        )
-    birth_department = fields[BIRTH_DEPARTMENT].strip().upper()
-    if birth_department and not _DEPARTMENT_CODE.match(birth_department):
-        return Rejection(COLUMNS[BIRTH_DEPARTMENT], f"Code département de naissance « {birth_department[:10]} » invalide.")
+    place = _birth_place(fields[BIRTH_COMMUNE_CODE], fields[BIRTH_DEPARTMENT], fields[BIRTH_COUNTRY], fields[BIRTH_COMMUNE])
+    if isinstance(place, Rejection):
+        return place
+    birth_commune_code, birth_department, birth_country, birth_commune, place_identity = place
     bureau_code = fields[BUREAU_CODE].strip()
     if not bureau_code:
         return Rejection(COLUMNS[BUREAU_CODE], "Code du bureau de vote manquant.")
     if len(bureau_code) > MAX_BUREAU_CODE:
         return Rejection(COLUMNS[BUREAU_CODE], f"Code du bureau de vote trop long ({MAX_BUREAU_CODE} caractères au plus).")
-    order_text = fields[ORDER_NUMBER].strip()
+    order_text = fields[ORDER_NUMBER]
     if order_text and not (order_text.isascii() and order_text.isdigit() and len(order_text) <= 9):
-        return Rejection(COLUMNS[ORDER_NUMBER], f"Numéro d'ordre « {order_text[:12]} » invalide (nombre entier attendu).")
-    birth_commune = _clean(fields[BIRTH_COMMUNE])[:MAX_TEXT]
-    birth_country = _clean(fields[BIRTH_COUNTRY])[:MAX_TEXT]
-    given_words = fold(given_names)
-    identity = identity_digest(
-        identity_string_of_words(
-            birth_words,
-            given_words,
-            year,
-            month,
-            day,
-            birth_place_identity(birth_commune_code, birth_department, birth_country, birth_commune),
-        )
-    )
+        order_text = order_text.strip()
+        if order_text and not (order_text.isascii() and order_text.isdigit() and len(order_text) <= 9):
+            return Rejection(COLUMNS[ORDER_NUMBER], f"Numéro d'ordre « {order_text[:12]} » invalide (nombre entier attendu).")
+    identity = sha256(
+        f"{IDENTITY_VERSION}|{' '.join(birth_words)}|{given_folded}|{year:04d}-{month:02d}-{day:02d}|{place_identity}".encode()
+    ).digest()
     flags = (BIRTH_PARTICLES if birth.had_particles else 0) | (USAGE_PARTICLES if usage_particles else 0)
     record = (
         department_code,
@@ -366,32 +418,41 @@ def parse_fields(
         birth_commune,
         birth_department,
         birth_country,
-        _clean(fields[NATIONALITY])[:MAX_TEXT],
+        _short_text(fields[NATIONALITY]),
         compact_address(fields),
         int(order_text) if order_text else 0,
         birth.key,
         usage_key,
-        given_names_key_of_words(given_names, given_words),
+        given_key,
         flags,
     )
-    bureau = BureauInfo(
-        bureau_code,
-        _clean(fields[BUREAU_LABEL])[:MAX_TEXT],
-        fields[CIRCONSCRIPTION_CODE].strip()[:20],
-        _clean(fields[CANTON_LABEL])[:MAX_TEXT],
-    )
-    return ParsedVoter(commune_code, bureau, lists, identity, record)
+    return record
 
 
-def parse_line(
-    line: str, *, department_code: str, commune_code: str, max_year: int
-) -> ParsedVoter | Rejection:
+def bureau_of(fields: list[str]) -> BureauInfo:
+    """The polling place a valid line names (label, legislative constituency, canton)."""
+    return _bureau(fields[BUREAU_CODE].strip(), fields[BUREAU_LABEL], fields[CIRCONSCRIPTION_CODE], fields[CANTON_LABEL])
+
+
+def fields_of(line: str) -> list[str] | Rejection:
+    """The fields of one physical line, or why it cannot even be split."""
     if "\x00" in line:
         return Rejection("", "La ligne contient un caractère nul (fichier binaire ou corrompu).")
     fields = split_line(line)
     if fields is None:
         return Rejection("", "Guillemet ouvert et jamais fermé sur la ligne.")
-    return parse_fields(fields, department_code=department_code, commune_code=commune_code, max_year=max_year)
+    return fields
+
+
+def parse_line(line: str, *, department_code: str, commune_code: str, max_year: int) -> ParsedVoter | Rejection:
+    """One line → the voter it describes, or the reason it is refused (tests, small callers)."""
+    fields = fields_of(line)
+    if isinstance(fields, Rejection):
+        return fields
+    record = parse_fields(fields, department_code, commune_code, max_year)
+    if isinstance(record, Rejection):
+        return record
+    return ParsedVoter(commune_code, bureau_of(fields), record[3], record[4], record)
 
 
 def decode_line(raw: bytes) -> tuple[str, bool]:

@@ -22,7 +22,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from enum import StrEnum
 
-from sqlalchemy import Select, and_, literal, null, or_, select, union_all
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.elections.models import Election
@@ -31,7 +34,7 @@ from services.events import Actor, record
 from voter_registry import events
 from voter_registry.eligibility import Eligibility, Person, Rules, Source, Status, evaluate
 from voter_registry.errors import QueryTooVague
-from voter_registry.models import RegistryBureau, RegistryState, SupplementaryVoter, Voter
+from voter_registry.models import RegistryState
 from voter_registry.normalize import PARTICLES, QueryKey, fold, given_query_words, name_query_keys
 from voter_registry.reu import BIRTH_PARTICLES, LIST_LABELS, USAGE_PARTICLES, format_birth_date
 from voter_registry.territory_cache import territory
@@ -223,19 +226,6 @@ def _upper_bound(prefix: str) -> str:
     return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
-def _name_condition(table: type[Voter] | type[SupplementaryVoter], keys: tuple[QueryKey, ...]):  # noqa: ANN202
-    conditions = []
-    for key in keys:
-        low, high = key.prefix, _upper_bound(key.prefix)
-        birth = and_(table.birth_key >= low, table.birth_key < high)
-        usage = and_(table.usage_key != "", table.usage_key >= low, table.usage_key < high)
-        if key.particles_required:
-            birth = and_(birth, table.name_flags.op("&")(BIRTH_PARTICLES) != 0)
-            usage = and_(usage, table.name_flags.op("&")(USAGE_PARTICLES) != 0)
-        conditions += [birth, usage]
-    return or_(*conditions)
-
-
 @dataclass(frozen=True)
 class _Plan:
     keys: tuple[QueryKey, ...]
@@ -244,121 +234,111 @@ class _Plan:
     communes: tuple[str, ...]
 
 
-def _filters(table: type[Voter] | type[SupplementaryVoter], plan: _Plan) -> list:
-    filters = [_name_condition(table, plan.keys)]
-    for word in plan.given_words:
-        filters.append(table.given_key.like(f"% {word}%"))
-    if plan.birth:
-        year, month, day = plan.birth
-        filters.append(table.birth_year == year)
-        if month:
-            filters.append(or_(table.birth_month == month, table.birth_month == 0))
-        if day:
-            filters.append(or_(table.birth_day == day, table.birth_day == 0))
-    if plan.communes:
-        filters.append(table.commune_code.in_(plan.communes))
-    return filters
+# The SQL of one level is written out once per *shape* (how many name keys, which of them
+# need particles, how many given names, which birth parts, a commune or not, the level) and
+# kept: per request only the values change, so SQLAlchemy's compilation and PostgreSQL's
+# prepared statements are reused. Ranges `key >= low AND key < high` (not LIKE) keep the
+# prefix search an index range scan even in a generic plan.
+
+_COLUMNS = (
+    "department_code, id, commune_code, bureau_code, birth_name, usage_name, given_names, sex, birth_year, "
+    "birth_month, birth_day, birth_commune, birth_country, birth_department_code, nationality, address, "
+    "identity_hash, birth_key, usage_key, given_key"
+)
+
+
+@lru_cache(maxsize=2048)
+def _level_sql(
+    particles: tuple[bool, ...], given_count: int, birth_parts: tuple[bool, bool, bool], communes: bool, level: str
+) -> str:
+    names = []
+    for index, required in enumerate(particles):
+        birth = f"(t.birth_key >= :low{index} AND t.birth_key < :high{index}"
+        usage = f"(t.usage_key <> '' AND t.usage_key >= :low{index} AND t.usage_key < :high{index}"
+        if required:
+            birth += f" AND t.name_flags & {BIRTH_PARTICLES} <> 0"
+            usage += f" AND t.name_flags & {USAGE_PARTICLES} <> 0"
+        names += [birth + ")", usage + ")"]
+    conditions = ["(" + " OR ".join(names) + ")"]
+    conditions += [f"t.given_key LIKE :given{index}" for index in range(given_count)]
+    year, month, day = birth_parts
+    if year:
+        conditions.append("t.birth_year = :year")
+    if month:
+        conditions.append("t.birth_month IN (:month, 0)")
+    if day:
+        conditions.append("t.birth_day IN (:day, 0)")
+    if communes:
+        conditions.append("t.commune_code = ANY(CAST(:communes AS varchar[]))")
+    if level == Level.AREA.value:
+        conditions += [
+            "t.department_code = :department",
+            "t.commune_code = ANY(CAST(:area_communes AS varchar[]))",
+            "t.bureau_code = ANY(CAST(:area_bureaux AS varchar[]))",
+        ]
+    elif level == Level.DEPARTMENT.value:
+        conditions.append("t.department_code = :department")
+    else:
+        conditions.append("t.department_code = ANY(CAST(:departments AS varchar[]))")
+    where = " AND ".join(conditions)
+    return f"""
+        SELECT found.*, b.label AS bureau_label FROM (
+            (SELECT 'L' AS source, {_COLUMNS}, lists, order_number, '' AS category, '' AS party,
+                    NULL::date AS registered_on, NULL::date AS proof_date
+             FROM voter AS t WHERE {where} LIMIT {MAX_CANDIDATES + 1})
+            UNION ALL
+            (SELECT kind, {_COLUMNS}, 0::smallint, 0, category, party, registered_on, proof_date
+             FROM supplementary_voter AS t WHERE {where} AND t.election_id = :election LIMIT {MAX_CANDIDATES + 1})
+        ) AS found
+        LEFT JOIN registry_bureau AS b ON b.department_code = found.department_code
+            AND b.commune_code = found.commune_code AND b.bureau_code = found.bureau_code
+        LIMIT {MAX_CANDIDATES + 1}
+    """
+
+
+def _upper_bound(prefix: str) -> str:
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 def _level_query(
     plan: _Plan, level: Level, scope: SearchScope, departments: tuple[str, ...], election_id: int | None
-) -> Select:
-    def where(table: type[Voter] | type[SupplementaryVoter]) -> list:
-        conditions = _filters(table, plan)
-        if level == Level.AREA:
-            communes = sorted({commune for commune, _bureau in scope.area})
-            bureaux = sorted({bureau for _commune, bureau in scope.area})
-            conditions += [
-                table.department_code == scope.department,
-                table.commune_code.in_(communes),
-                table.bureau_code.in_(bureaux),
-            ]
-        elif len(departments) == 1:
-            conditions.append(table.department_code == departments[0])
-        else:
-            conditions.append(table.department_code.in_(departments))
-        return conditions
+) -> tuple[Any, dict[str, Any]]:
+    birth = plan.birth or (0, 0, 0)
+    sql = _level_sql(
+        tuple(key.particles_required for key in plan.keys),
+        len(plan.given_words),
+        (bool(plan.birth), bool(birth[1]), bool(birth[2])),
+        bool(plan.communes),
+        level.value,
+    )
+    params: dict[str, Any] = {"election": election_id or 0}
+    for index, key in enumerate(plan.keys):
+        params[f"low{index}"] = key.prefix
+        params[f"high{index}"] = _upper_bound(key.prefix)
+    for index, word in enumerate(plan.given_words):
+        params[f"given{index}"] = f"% {word}%"
+    if plan.birth:
+        params["year"] = birth[0]
+        if birth[1]:
+            params["month"] = birth[1]
+        if birth[2]:
+            params["day"] = birth[2]
+    if plan.communes:
+        params["communes"] = list(plan.communes)
+    if level == Level.AREA:
+        params["department"] = scope.department
+        params["area_communes"] = sorted({commune for commune, _bureau in scope.area})
+        params["area_bureaux"] = sorted({bureau for _commune, bureau in scope.area})
+    elif level == Level.DEPARTMENT:
+        params["department"] = departments[0]
+    else:
+        params["departments"] = list(departments)
+    return _text(sql), params
 
-    listed = (
-        select(
-            literal("L").label("source"),
-            Voter.department_code,
-            Voter.id,
-            Voter.commune_code,
-            Voter.bureau_code,
-            Voter.birth_name,
-            Voter.usage_name,
-            Voter.given_names,
-            Voter.sex,
-            Voter.birth_year,
-            Voter.birth_month,
-            Voter.birth_day,
-            Voter.birth_commune,
-            Voter.birth_country,
-            Voter.birth_department_code,
-            Voter.nationality,
-            Voter.address,
-            Voter.lists,
-            Voter.order_number,
-            Voter.identity_hash,
-            literal("").label("category"),
-            literal("").label("party"),
-            null().label("registered_on"),
-            null().label("proof_date"),
-            Voter.birth_key,
-            Voter.usage_key,
-            Voter.given_key,
-        )
-        .where(*where(Voter))
-        .limit(MAX_CANDIDATES + 1)
-    )
-    supplementary = (
-        select(
-            SupplementaryVoter.kind.label("source"),
-            SupplementaryVoter.department_code,
-            SupplementaryVoter.id,
-            SupplementaryVoter.commune_code,
-            SupplementaryVoter.bureau_code,
-            SupplementaryVoter.birth_name,
-            SupplementaryVoter.usage_name,
-            SupplementaryVoter.given_names,
-            SupplementaryVoter.sex,
-            SupplementaryVoter.birth_year,
-            SupplementaryVoter.birth_month,
-            SupplementaryVoter.birth_day,
-            SupplementaryVoter.birth_commune,
-            SupplementaryVoter.birth_country,
-            SupplementaryVoter.birth_department_code,
-            SupplementaryVoter.nationality,
-            SupplementaryVoter.address,
-            literal(0).label("lists"),
-            literal(0).label("order_number"),
-            SupplementaryVoter.identity_hash,
-            SupplementaryVoter.category,
-            SupplementaryVoter.party,
-            SupplementaryVoter.registered_on,
-            SupplementaryVoter.proof_date,
-            SupplementaryVoter.birth_key,
-            SupplementaryVoter.usage_key,
-            SupplementaryVoter.given_key,
-        )
-        .where(*where(SupplementaryVoter), SupplementaryVoter.election_id == (election_id or 0))
-        .limit(MAX_CANDIDATES + 1)
-    )
-    both = union_all(listed, supplementary).subquery("found")
-    return (
-        select(both, RegistryBureau.label.label("bureau_label"))
-        .select_from(both)
-        .outerjoin(
-            RegistryBureau,
-            and_(
-                RegistryBureau.department_code == both.c.department_code,
-                RegistryBureau.commune_code == both.c.commune_code,
-                RegistryBureau.bureau_code == both.c.bureau_code,
-            ),
-        )
-        .limit(MAX_CANDIDATES + 1)
-    )
+
+@lru_cache(maxsize=2048)
+def _text(sql: str) -> Any:
+    return text(sql)
 
 
 # --- Ranking ---------------------------------------------------------------------------------------
@@ -534,7 +514,8 @@ async def search_voters(
     area_pairs = set(scope.area)
     for level, departments in levels:
         results.levels_searched.append(level)
-        rows = (await session.execute(_level_query(plan, level, scope, departments, registry_election))).all()
+        statement, params = _level_query(plan, level, scope, departments, registry_election)
+        rows = (await session.execute(statement, params)).all()
         if len(rows) > MAX_CANDIDATES:
             results.truncated = True
         level_hits = []

@@ -227,3 +227,29 @@ async def test_imported_report_row(session, election) -> None:
     report = await import_commune_file(session, ACTOR, election, bytes_file(file_name(), reu_file([line(), line(sex="?")])))
     row = await session.get(RegistryImport, report.import_id)
     assert (row.voters, row.rejected, row.lines, row.file_name) == (1, 1, 2, file_name())
+
+
+async def test_backslashes_and_tabs_survive_the_copy(session, election) -> None:
+    fields = line(birth_name="DURAND\\DUPONT", usage_name="").split(";")
+    fields[14] = "rue\tdu\\Port"
+    report = await import_commune_file(session, ACTOR, election, bytes_file(file_name(), reu_file([";".join(fields)])))
+    assert report.voters == 1
+    voter = (await voters(session))[0]
+    assert voter.birth_name == "DURAND\\DUPONT" and "du\\Port" in voter.address
+    from voter_registry.normalize import identity_digest, identity_string
+
+    assert voter.identity_hash == identity_digest(identity_string("DURAND\\DUPONT", "Jean Pierre", 1953, 4, 12, "c:33063"))
+
+
+async def test_a_person_on_the_main_and_a_complementary_list_is_one_voter(session, election) -> None:
+    data = reu_file(
+        [
+            line(birth_name="SILVA", list_type="Liste complémentaire européenne"),
+            line(birth_name="SILVA"),
+            line(birth_name="SILVA"),  # the same line twice (an export error): still one voter
+            line(birth_name="COSTA", list_type="Liste complémentaire municipale"),
+        ]
+    )
+    report = await import_commune_file(session, ACTOR, election, bytes_file(file_name(), data))
+    assert (report.voters, report.merged) == (2, 2)
+    assert {v.birth_name: v.lists for v in await voters(session)} == {"SILVA": 1 | 4, "COSTA": 2}

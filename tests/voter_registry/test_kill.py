@@ -56,7 +56,7 @@ def test_killed_import_leaves_no_half_imported_commune(kill_database: str, tmp_p
     folder.mkdir()
     # File 1: a small commune. File 2: a large one (takes seconds to copy) — sorted after.
     (folder / file_name("2A004")).write_bytes(reu_file([line(commune="2A004", birth_name=f"NOM{i}") for i in range(50)]))
-    big = next(f for f in generate(GeneratorOptions(departments=("33",), voters=400_000, seed=7, malformed_share=0)) if f.commune_code == "33063")
+    big = next(f for f in generate(GeneratorOptions(departments=("33",), voters=1_200_000, seed=7, malformed_share=0)) if f.commune_code == "33063")
     (folder / big.name).write_bytes(big.data)
     environment = {
         **os.environ,
@@ -119,3 +119,19 @@ def test_killed_import_leaves_no_half_imported_commune(kill_database: str, tmp_p
     assert asyncio.run(committed("SELECT count(*) FROM voter WHERE commune_code = '33063'")) == 0
     assert asyncio.run(committed("SELECT count(*) FROM registry_import WHERE commune_code = '33063'")) == 0
     assert asyncio.run(committed("SELECT count(*) FROM registry_commune")) == 1
+    # Every commune present is complete; no voter row without its commune's extract.
+    assert asyncio.run(
+        committed(
+            "SELECT count(*) FROM registry_commune c WHERE c.voters <> "
+            "(SELECT count(*) FROM voter v WHERE v.department_code = c.department_code AND v.commune_code = c.commune_code)"
+        )
+    ) == 0
+    assert asyncio.run(
+        committed("SELECT count(*) FROM voter v WHERE NOT EXISTS (SELECT 1 FROM registry_commune c WHERE c.commune_code = v.commune_code)")
+    ) == 0
+    # The child process (--jobs 2) died with the command: nothing is connected any more.
+    deadline = time.monotonic() + 30
+    query = "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+    while asyncio.run(committed(query)):
+        assert time.monotonic() < deadline, "un processus d'import a survécu à la commande"
+        time.sleep(0.2)

@@ -73,8 +73,8 @@ def upgrade() -> None:
     )
     op.create_index('ix_voter_area_birth', 'voter', ['department_code', 'commune_code', 'bureau_code', 'birth_key'], unique=False)
     op.create_index('ix_voter_area_usage', 'voter', ['department_code', 'commune_code', 'bureau_code', 'usage_key'], unique=False, postgresql_where=sa.text("usage_key <> ''"))
-    op.create_index('ix_voter_birth', 'voter', ['department_code', 'birth_key'], unique=False)
-    op.create_index('ix_voter_usage', 'voter', ['department_code', 'usage_key'], unique=False, postgresql_where=sa.text("usage_key <> ''"))
+    op.create_index('ix_voter_birth', 'voter', ['department_code', 'birth_key', 'birth_year'], unique=False)
+    op.create_index('ix_voter_usage', 'voter', ['department_code', 'usage_key', 'birth_year'], unique=False, postgresql_where=sa.text("usage_key <> ''"))
     op.create_table('registry_import',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('election_id', sa.Integer(), nullable=False),

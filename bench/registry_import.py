@@ -1,0 +1,224 @@
+"""Benchmark: import of REU extracts vs a raw COPY of the same rows into the same table.
+
+    uv run python bench/registry_import.py [--departments 33] [--voters 1100000]
+
+1. generates synthetic extracts (default: Gironde with its real size, ≈ 1.1 M voters over 534
+   commune files, so that files have realistic sizes) into a temporary folder;
+2. imports them with `primaires registry import` in a child process (one transaction per
+   commune, parsing, validation, normalisation, COPY, bureaux, reports, audit events) and
+   reads the child's peak RSS;
+3. the floor: exports the imported rows in PostgreSQL's binary COPY format, empties the
+   table (same indexes) and times one raw `COPY voter FROM STDIN (FORMAT binary)` of exactly
+   those rows — the server's own ingest speed, no Python work at all;
+4. prints one JSON line: both throughputs, their ratio (target ≥ 0.6), the peak RSS (target
+   ≤ 300 MB) and a CPU calibration (time of a bare 10 M-iteration Python loop: ≈ 0.4 s on an
+   idle core; more means the machine was busy with other work during the run).
+
+Its own embedded PostgreSQL in a temporary folder; nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, pending = [], [pid]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
+
+
+def memory_kb(pid: int) -> tuple[int, int, int]:
+    """(VmRSS, VmHWM, Pss) of a process, in kB; zeros once it is gone. Pss shares the pages
+    processes have in common (libraries) among them: the sum over processes is their memory."""
+    rss = hwm = pss = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                pss = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return rss, hwm, pss
+
+
+def calibration() -> float:
+    started = time.perf_counter()
+    total = 0
+    for value in range(10_000_000):
+        total += value
+    return round(time.perf_counter() - started, 3)
+
+
+async def prepare(url: str) -> None:
+    from services import db
+    from services.elections import service as elections
+    from services.elections.schemas import ElectionCreate
+    from services.events import Actor
+    from services.territory.service import load_territory
+
+    db.init_database(url, pool_size=2)
+    async with db.session_scope() as session:
+        await load_territory(session)
+        await elections.create_election(session, Actor(id="bench", role="organiser"), ElectionCreate(slug="bench", name="Bench"))
+    await db.database().dispose()
+
+
+async def floor(url: str, dump: Path) -> tuple[int, float, float]:
+    import asyncpg
+
+    from voter_registry.reu import VOTER_COLUMNS
+
+    plain = url.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(plain)
+    try:
+        rows = await connection.fetchval("SELECT count(*) FROM voter")
+        await connection.copy_from_table("voter", columns=list(VOTER_COLUMNS), output=str(dump), format="binary")
+        await connection.execute("TRUNCATE voter")
+        await connection.execute("CHECKPOINT")
+        started = time.perf_counter()
+        async with connection.transaction():
+            await connection.copy_to_table("voter", source=str(dump), columns=list(VOTER_COLUMNS), format="binary")
+        elapsed = time.perf_counter() - started
+        # For information: the same rows in COPY's text format (what the importer sends).
+        text_dump = dump.with_suffix(".txt")
+        await connection.copy_from_table("voter", columns=list(VOTER_COLUMNS), output=str(text_dump), format="text")
+        await connection.execute("TRUNCATE voter")
+        await connection.execute("CHECKPOINT")
+        started = time.perf_counter()
+        async with connection.transaction():
+            await connection.copy_to_table("voter", source=str(text_dump), columns=list(VOTER_COLUMNS), format="text")
+        text_elapsed = time.perf_counter() - started
+        return int(rows), elapsed, text_elapsed
+    finally:
+        await connection.close()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--departments", default="33")
+    parser.add_argument("--voters", type=int, default=1_100_000)
+    parser.add_argument("--seed", type=int, default=2027)
+    parser.add_argument("--jobs", type=int, default=2, help="files imported concurrently (primaires registry import --jobs)")
+    args = parser.parse_args()
+
+    from services import embedded_pg
+    from services.migrations import runner
+    from services.settings import Mode, configure
+    from voter_registry.generator import GeneratorOptions, generate
+
+    configure(mode=Mode.TEST, secret_key="b" * 40)
+    work = Path(tempfile.mkdtemp(prefix="bench-registry-", dir="/tmp"))
+    url, server = embedded_pg.start(work, database="bench")
+    try:
+        runner.upgrade(url)
+        asyncio.run(prepare(url))
+        folder = work / "listes"
+        folder.mkdir()
+        started = time.perf_counter()
+        files = lines = malformed = 0
+        total_bytes = 0
+        options = GeneratorOptions(departments=tuple(args.departments.split(",")), voters=args.voters, seed=args.seed)
+        for generated in generate(options):
+            (folder / generated.name).write_bytes(generated.data)
+            files += 1
+            lines += generated.lines
+            malformed += generated.malformed
+            total_bytes += len(generated.data)
+        generation_seconds = time.perf_counter() - started
+        cpu_before = calibration()
+        environment = {**os.environ, "DATABASE_URL": url, "PRIMAIRES_MODE": "test", "PRIMAIRES_SECRET_KEY": "b" * 40}
+        started = time.perf_counter()
+        child = subprocess.Popen(
+            [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(folder), "--election", "bench", "--jobs", str(args.jobs)],
+            env=environment,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=open(work / "import.err", "wb"),  # noqa: SIM115
+        )
+        # The memory of the import: the command and its worker processes (--jobs), summed at
+        # each sample (every 0.1 s), and each process's own high-water mark (VmHWM). wait4's
+        # ru_maxrss would also count the memory this script had when it forked the child.
+        peak_sum_kb, peak_each_kb, peak_pss_kb = 0, 0, 0
+        while child.poll() is None:
+            total = total_pss = 0
+            for pid in [child.pid, *descendants(child.pid)]:
+                rss, hwm, pss = memory_kb(pid)
+                total += rss
+                total_pss += pss
+                peak_each_kb = max(peak_each_kb, hwm)
+            peak_sum_kb = max(peak_sum_kb, total)
+            peak_pss_kb = max(peak_pss_kb, total_pss)
+            time.sleep(0.1)
+        import_seconds = time.perf_counter() - started
+        peak_rss_mb = peak_sum_kb / 1024
+        if child.returncode != 0:
+            sys.stderr.write((work / "import.err").read_text()[-3000:])
+        rows, floor_seconds, text_floor_seconds = asyncio.run(floor(url, work / "voters.copy"))
+        cpu_after = calibration()
+        import_rate = rows / import_seconds
+        floor_rate = rows / floor_seconds
+        print(
+            json.dumps(
+                {
+                    "benchmark": "registry_import",
+                    "departments": args.departments,
+                    "jobs": args.jobs,
+                    "files": files,
+                    "lines": lines,
+                    "malformed_lines": malformed,
+                    "input_mb": round(total_bytes / 1e6, 1),
+                    "voters_imported": rows,
+                    "generation_s": round(generation_seconds, 1),
+                    "import_s": round(import_seconds, 1),
+                    "import_rows_per_s": round(import_rate),
+                    "floor_raw_copy_s": round(floor_seconds, 1),
+                    "floor_rows_per_s": round(floor_rate),
+                    "ratio_import_to_floor": round(import_rate / floor_rate, 3),
+                    "info_text_format_copy_s": round(text_floor_seconds, 1),
+                    "info_ratio_to_text_copy": round(text_floor_seconds / import_seconds, 3),
+                    "target_ratio": 0.6,
+                    "import_peak_rss_mb": round(peak_rss_mb, 1),
+                    "import_peak_pss_sum_mb": round(peak_pss_kb / 1024, 1),
+                    "import_peak_rss_largest_process_mb": round(peak_each_kb / 1024, 1),
+                    "target_peak_rss_mb": 300,
+                    "import_exit_code": child.returncode,
+                    "cpu_calibration_s_before_after": [cpu_before, cpu_after],
+                    "national_48M_estimate_min": round(48_000_000 / import_rate / 60, 1),
+                },
+                ensure_ascii=False,
+            )
+        )
+    finally:
+        embedded_pg.stop(server)
+        subprocess.run(["rm", "-rf", str(work)], check=False)
+
+
+if __name__ == "__main__":
+    main()

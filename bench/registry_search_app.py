@@ -1,0 +1,80 @@
+"""The application as the search benchmark serves it: the real app, plus a stand-in for what
+the polling package will register — the polling places (bureaux) each station covers.
+
+A benchmark station's code is its first bureau: « {commune INSEE code}{bureau code} »; its
+area is that bureau and the next ones of the commune, up to about 5,000 registered voters
+(the size of a primary station), read from `registry_bureau` as polling's resolver would.
+
+    DATABASE_URL=… python bench/registry_search_app.py --port 8765
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+STATION_VOTERS = 5_000
+
+
+async def bench_station_area(session, station_code: str):  # noqa: ANN001, ANN201
+    from sqlalchemy import select
+
+    from voter_registry.models import RegistryBureau
+    from voter_registry.service import StationArea
+    from voter_registry.territory_cache import territory
+
+    commune_code, first_bureau = station_code[:5], station_code[5:]
+    commune = (await territory(session)).communes.get(commune_code)
+    if commune is None or not first_bureau:
+        return None
+    rows = await session.execute(
+        select(RegistryBureau.bureau_code, RegistryBureau.voters)
+        .where(
+            RegistryBureau.department_code == commune.department_code,
+            RegistryBureau.commune_code == commune_code,
+            RegistryBureau.bureau_code >= first_bureau,
+        )
+        .order_by(RegistryBureau.bureau_code)
+        .limit(12)
+    )
+    bureaux, total = [], 0
+    for code, voters in rows:
+        if bureaux and total + voters > STATION_VOTERS:
+            break
+        bureaux.append((commune_code, code))
+        total += voters
+    return StationArea(station_code, commune.department_code, tuple(bureaux)) if bureaux else None
+
+
+def create_bench_app():  # noqa: ANN201 - uvicorn factory (one per worker process)
+    from services.app import create_app
+    from voter_registry.service import register_station_area_resolver
+
+    register_station_area_resolver(bench_station_area)
+    return create_app()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--workers", type=int, default=1)
+    args = parser.parse_args()
+    import uvicorn
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    uvicorn.run(
+        "registry_search_app:create_bench_app",
+        factory=True,
+        host="127.0.0.1",
+        port=args.port,
+        workers=args.workers,
+        log_level="warning",
+        access_log=False,
+    )
+
+
+if __name__ == "__main__":
+    main()
