@@ -129,6 +129,18 @@ async def build_night(
     return night
 
 
+@pytest.fixture(autouse=True)
+def results_transition_checks() -> None:
+    """The checks the composition root registers (tests that create no app need them too)."""
+    elections.register_transition_check(results.check_phase_change)
+
+
+async def refresh(session: AsyncSession, night: Night) -> None:
+    """Reload the fixture's objects after a refused request rolled the session back."""
+    for item in (night.election, night.round_1, night.round_2, *night.stations):
+        await session.refresh(item)
+
+
 @pytest.fixture
 async def night(session: AsyncSession) -> Night:
     return await build_night(session)
@@ -173,4 +185,4 @@ async def close_polls(session: AsyncSession, night: Night) -> None:
     await session.commit()
 
 
-__all__ = ["AUTHORITY", "ORGANISER", "Night", "build_night", "close_polls", "figures", "report_rows", "results", "seal", "time"]
+__all__ = ["AUTHORITY", "ORGANISER", "Night", "build_night", "close_polls", "figures", "refresh", "report_rows", "results", "seal", "time"]

@@ -171,7 +171,7 @@ async def test_message_sid_is_idempotent_and_same_content_is_acknowledged_once(s
     assert await report_rows(session) == 1
     await twilio.sms(f"OK {code}", from_number=phone)
     after = await twilio.sms(body, from_number=phone)
-    assert "déjà reçus et confirmés" in after.text
+    assert "déjà recus et confirmés" in after.text
     assert await report_rows(session) == 1
 
 
