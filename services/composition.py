@@ -32,6 +32,10 @@ from services.territory import api as territory_api
 from polling import api as polling_api
 from polling import service as polling_service
 from polling import views as polling_views
+from results import api as results_api
+from results import service as results_service
+from results import views as results_views
+from services.elections import service as elections_service
 from voter_registry import api as registry_api
 from voter_registry import views as registry_views
 
@@ -68,6 +72,8 @@ def load_domains() -> Domains:
             audit_views.router,
             audit_api.router,
             audit_api.well_known,
+            results_views.router,
+            results_api.router,
         ],
         # The log's sequencer (integrates committed events, signs a checkpoint every few
         # seconds) and its periodic full verification; safe with several workers.
@@ -101,6 +107,22 @@ def load_domains() -> Domains:
         "Bureaux ouverts et pas encore ouverts, participation en direct, participations financières",
     )
     web.add_public_link("Où voter ?", "/ou-voter", "Trouver l'adresse et les horaires de son bureau de vote")
+    import results.sms  # noqa: F401
+
+    # Results night: « results validated » needs every station validated; a proclamation goes
+    # through the results page (it names the log checkpoint it rests on).
+    elections_service.register_transition_check(results_service.check_phase_change)
+    web.add_template_package("results")
+    web.add_nav_item("Résultats", "/organisation/resultats", {Role.ORGANISER, Role.OBSERVER}, order=30)
+    web.add_nav_item("Résultats", "/haute-autorite/resultats", {Role.AUTHORITY}, order=30)
+    web.add_nav_item("Résultats du bureau", "/resultats/bureau", {Role.PRESIDENT, Role.ASSESSOR, Role.TABLET}, order=30)
+    web.add_department_section(
+        "Résultats",
+        "/departements/{code}/resultats",
+        "Procès-verbaux reçus, double saisie du PV papier, écarts, validation, bureaux non transmis",
+    )
+    web.add_public_link("Résultats", "/resultats", "Résultats des tours, carte, données ouvertes")
+    web.add_home_panel("/resultats/panneau", "Résultats", "/organisation/resultats", {Role.AUTHORITY, Role.OBSERVER})
     web.add_template_package("audit")
     web.add_template_package("voter_registry")
     web.add_nav_item("Listes électorales", "/registre", {Role.ORGANISER, Role.AUTHORITY}, order=20)
@@ -133,6 +155,7 @@ def import_models() -> None:
     """Import every ORM model, so that the metadata is complete (migrations, tests)."""
     import audit.models  # noqa: F401
     import polling.models  # noqa: F401
+    import results.models  # noqa: F401
     import services.auth.models  # noqa: F401
     import services.elections.models  # noqa: F401
     import services.events  # noqa: F401
