@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from polling import checkin, dashboards, printing, service, where
 from polling.checkin import CheckinRequest
-from polling.dependencies import StaffManager, StationsReader, StationStaffMember, sees_phones, station_of
+from polling.dependencies import StaffManager, StationsReader, StationStaffMember, sees_phones, station_and_round, station_of
 from polling.schemas import (
     CheckinIn,
     CheckinOut,
@@ -110,8 +110,7 @@ async def read_station(station_code: str, session: DbSession, who: StationsReade
 @router.post("/checkins", response_model=CheckinOut, status_code=201)
 async def create_checkin(body: CheckinIn, session: DbSession, who: StationStaffMember) -> CheckinOut:
     """Émarger un électeur au bureau de la tablette (ou saisir un émargement de la liste papier)."""
-    station = await station_of(session, who)
-    round_ = await service.active_round(session, station.election_id)
+    station, round_ = await station_and_round(session, who)
     result = await checkin.check_in(
         session,
         who.actor,

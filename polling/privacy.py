@@ -137,23 +137,32 @@ async def election_keys(session: AsyncSession, election_id: int) -> ElectionKeys
     """The election's keys, or a French refusal when they do not exist or were shredded."""
     row = await session.get(ElectionPrivacyKey, election_id, populate_existing=True)
     if row is None:
+        return keys_from_wrapped(election_id, None, None, exists=False)
+    return keys_from_wrapped(election_id, row.token_secret_wrapped, row.display_key_wrapped)
+
+
+def keys_from_wrapped(election_id: int, token_wrapped: bytes | None, display_wrapped: bytes | None, *, exists: bool = True) -> ElectionKeys:
+    """The keys from their wrapped columns as just read from the database (the check-in reads
+    them in the same query as the rest of its context), or the same French refusals as
+    `election_keys`."""
+    if not exists:
         raise NotFound(
             "Les émargements de cette élection ne sont pas encore possibles : ses clés de confidentialité n'existent "
             "pas (créez les bureaux de vote d'abord).",
             code="no_privacy_keys",
         )
-    if row.token_secret_wrapped is None or row.display_key_wrapped is None:
+    if token_wrapped is None or display_wrapped is None:
         raise KeysShredded(
             "Les clés de confidentialité de cette élection ont été détruites : plus aucun émargement n'est possible "
             "et la participation n'est plus lisible.",
         )
-    cache_key = (election_id, bytes(row.token_secret_wrapped), bytes(row.display_key_wrapped))
+    cache_key = (election_id, bytes(token_wrapped), bytes(display_wrapped))
     keys = _unwrapped.get(cache_key)
     if keys is None:
         keys = ElectionKeys(
             election_id,
-            _unwrap(bytes(row.token_secret_wrapped), election_id, "token"),
-            _unwrap(bytes(row.display_key_wrapped), election_id, "display"),
+            _unwrap(bytes(token_wrapped), election_id, "token"),
+            _unwrap(bytes(display_wrapped), election_id, "display"),
         )
         _unwrapped.clear()  # a handful of elections at most: keep only the live one
         _unwrapped[cache_key] = keys

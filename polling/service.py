@@ -332,7 +332,11 @@ def station_hours(station: Station, round_: Round) -> tuple[date, time, time]:
 async def active_round(session: AsyncSession, election_id: int) -> Round:
     """The round polling day pages work on: the one whose polls are open, else the latest
     round that has left set-up, else round 1."""
-    rounds = await elections.rounds_of(session, election_id)
+    return pick_active_round(await elections.rounds_of(session, election_id))
+
+
+def pick_active_round(rounds: list[Round]) -> Round:
+    """`active_round` among the election's rounds (ordered by number)."""
     if not rounds:
         raise NotFound("Cette élection n'a aucun tour.", code="round_not_found")
     for round_ in rounds:
