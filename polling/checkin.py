@@ -21,7 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, func, select, update
+from sqlalchemy import and_, exists, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -301,7 +301,22 @@ async def check_in(session: AsyncSession, actor: Actor, station: Station, round_
         round_id=round_.id,
         station_id=station.id,
     )
-    inserted = await session.scalar(
+    counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
+    values = {
+        counter.key: counter + 1,
+        "contributions_cents": StationRound.contributions_cents + amount,
+        "updated_at": now,
+    }
+    if payment == Payment.CASH:
+        values["cash_cents"] = StationRound.cash_cents + amount
+    elif payment == Payment.CHEQUE:
+        values["cheque_cents"] = StationRound.cheque_cents + amount
+    if covered:
+        values["covered"] = StationRound.covered + 1
+    # One statement, one round trip: the insert (skipped if this person already took part in
+    # the round, anywhere) and, only if it inserted, the station's counters — while the station
+    # is still open (a closing committed meanwhile makes the update match nothing).
+    inserted = (
         insert(Checkin)
         .values(
             department_code=station.department_code,
@@ -317,32 +332,17 @@ async def check_in(session: AsyncSession, actor: Actor, station: Station, round_
         )
         .on_conflict_do_nothing(index_elements=["round_id", "token"])
         .returning(Checkin.id)
+        .cte("inserted")
     )
-    if inserted is None:
-        first = await already_checked_in(session, round_, token)
-        if first is None:  # the other transaction rolled back in between: ask to try again
-            raise Conflict("Émargement simultané ailleurs : réessayez dans un instant.", code="concurrent_checkin")
-        raise Conflict(_already_message(round_, *first, here=station), code="already_checked_in",
-                       detail={"station_code": first[0].code, "checked_in_at": first[1].isoformat()})
-    counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
-    values = {
-        counter.key: counter + 1,
-        "contributions_cents": StationRound.contributions_cents + amount,
-        "updated_at": now,
-    }
-    if payment == Payment.CASH:
-        values["cash_cents"] = StationRound.cash_cents + amount
-    elif payment == Payment.CHEQUE:
-        values["cheque_cents"] = StationRound.cheque_cents + amount
-    if covered:
-        values["covered"] = StationRound.covered + 1
     counts = (
         await session.execute(
             update(StationRound)
+            .add_cte(inserted)
             .where(
                 StationRound.round_id == round_.id,
                 StationRound.station_id == station.id,
                 StationRound.state.in_(states),
+                exists(select(inserted.c.id)),
             )
             .values(**values)
             .returning(
@@ -356,8 +356,19 @@ async def check_in(session: AsyncSession, actor: Actor, station: Station, round_
             .execution_options(synchronize_session=False)
         )
     ).first()
-    if counts is None:  # closed in between: the caller rolls the insert back with the refusal
-        raise WrongPhase(f"Le bureau {station.code} vient d'être clos : émargement non enregistré.", code="station_not_open")
+    if counts is None:
+        # Nothing counted: either the person already took part (the insert did nothing), or the
+        # station was closed in between (the insert is rolled back with the refusal).
+        state_now = await session.scalar(
+            select(StationRound.state).where(StationRound.round_id == round_.id, StationRound.station_id == station.id)
+        )
+        if state_now not in states:
+            raise WrongPhase(f"Le bureau {station.code} vient d'être clos : émargement non enregistré.", code="station_not_open")
+        first = await already_checked_in(session, round_, token)
+        if first is None:  # the other transaction rolled back in between: ask to try again
+            raise Conflict("Émargement simultané ailleurs : réessayez dans un instant.", code="concurrent_checkin")
+        raise Conflict(_already_message(round_, *first, here=station), code="already_checked_in",
+                       detail={"station_code": first[0].code, "checked_in_at": first[1].isoformat()})
     record(
         session,
         events.VoterCheckedIn(
