@@ -61,10 +61,18 @@ def serve_app(port: int, database_url: str) -> None:
     app = create_app(run_background_jobs=False)
     if os.environ.get("BENCH_PROFILE"):  # developer aid: where the check-in's time goes
         import cProfile
+        import signal
 
-        with cProfile.Profile() as profile:
-            uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-        profile.dump_stats(os.environ["BENCH_PROFILE"])
+        profile = cProfile.Profile()
+
+        def dump(*_: object) -> None:  # uvicorn re-raises SIGTERM after its shutdown: dump then
+            profile.disable()
+            profile.dump_stats(os.environ["BENCH_PROFILE"])
+            os._exit(0)
+
+        signal.signal(signal.SIGTERM, dump)
+        profile.enable()
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
         return
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -304,15 +312,19 @@ async def run_rate(port: int, requests: list[bytes], rate: float, connections: i
     }
 
 
-def cpu_seconds(pid: int) -> float:
+def cpu_seconds(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of a process so far."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
 
 
 def measured(port: int, pid: int, requests: list[bytes], concurrency: int) -> dict[str, float]:
-    before = cpu_seconds(pid)
+    user, system = cpu_seconds(pid)
     result = asyncio.run(run_load(port, requests, concurrency))
-    result["server_cpu_ms"] = (cpu_seconds(pid) - before) * 1000 / len(requests)
+    user_after, system_after = cpu_seconds(pid)
+    result["server_cpu_ms"] = (user_after - user + system_after - system) * 1000 / len(requests)
+    result["server_system_cpu_ms"] = (system_after - system) * 1000 / len(requests)
     return result
 
 
@@ -440,7 +452,7 @@ def main() -> None:
             app_runs.append(measured(app_port, processes[0].pid, app_requests[window], args.concurrency))
             print(
                 f"manche {index + 1} : émargements {app_runs[-1]['per_s']:.0f}/s (p99 {app_runs[-1]['p99_ms']:.1f} ms, "
-                f"{app_runs[-1]['server_cpu_ms']:.2f} ms CPU), plancher {floor_runs[-1]['per_s']:.0f} req/s "
+                f"{app_runs[-1]['server_cpu_ms']:.2f} ms CPU dont {app_runs[-1]['server_system_cpu_ms']:.2f} système), plancher {floor_runs[-1]['per_s']:.0f} req/s "
                 f"(p99 {floor_runs[-1]['p99_ms']:.1f} ms, {floor_runs[-1]['server_cpu_ms']:.2f} ms CPU)",
                 file=sys.stderr,
             )

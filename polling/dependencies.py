@@ -13,10 +13,11 @@
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import select
+from sqlalchemy import String, bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polling import service
@@ -59,18 +60,21 @@ async def station_of(session: AsyncSession, principal: Principal) -> Station:
     return station
 
 
+@cache
+def _station_and_rounds_statement():  # noqa: ANN202 - built once (the check-in's hot path)
+    return (
+        select(Station, Round)
+        .select_from(Station)
+        .outerjoin(Round, Round.election_id == Station.election_id)
+        .where(Station.code == bindparam("code", type_=String))
+        .order_by(Round.number)
+    )
+
+
 async def station_and_round(session: AsyncSession, principal: Principal) -> tuple[Station, Round]:
     """The principal's station and the round polling day works on, in one query (the check-in's
     hot path)."""
-    rows = (
-        await session.execute(
-            select(Station, Round)
-            .select_from(Station)
-            .outerjoin(Round, Round.election_id == Station.election_id)
-            .where(Station.code == (principal.station_code or ""))
-            .order_by(Round.number)
-        )
-    ).all()
+    rows = (await session.execute(_station_and_rounds_statement(), {"code": principal.station_code or ""})).all()
     if not rows:
         await station_of(session, principal)  # raises the French refusal
     return rows[0][0], service.pick_active_round([round_ for _station, round_ in rows if round_ is not None])
