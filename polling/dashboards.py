@@ -162,6 +162,11 @@ class StationLine:
     president: str
     phones: tuple[str, ...]
 
+    @property
+    def opened_local(self) -> str:
+        """Opening time at the station's own clock (overseas stations open at 8h THEIR time)."""
+        return self.opened_at.astimezone(service.zone_of(self.department_code)).strftime("%H:%M") if self.opened_at else "—"
+
 
 async def station_lines(session: AsyncSession, round_: Round, department: str | None, *, phones: bool) -> list[StationLine]:
     rows = await service.round_station_counts(session, round_.id, department)

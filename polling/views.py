@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
@@ -154,7 +155,7 @@ async def console_search(request: Request, session: DbSession, who: StationStaff
     context = await _console_context(session, who)
     context["paper"] = bool(papier)
     if not _htmx(request):
-        return web.redirect(("/bureau/saisie-papier" if papier else "/bureau") + f"?q={q}")
+        return web.redirect(("/bureau/saisie-papier" if papier else "/bureau") + "?" + urlencode({"q": q}))
     results = await _search(session, who, context, q) if q.strip() else None
     return web.render(request, "polling/_results.html", {**context, "results": results, "query": q})
 
@@ -198,7 +199,7 @@ async def _panel(session: AsyncSession, context: dict, ref: str) -> dict:
 @router.get("/bureau/electeurs/{ref}")
 async def voter_panel(request: Request, ref: str, session: DbSession, who: StationStaffMember, papier: str = "") -> Response:
     if not _htmx(request):
-        return web.redirect(("/bureau/saisie-papier" if papier else "/bureau") + f"?ref={ref}")
+        return web.redirect(("/bureau/saisie-papier" if papier else "/bureau") + "?" + urlencode({"ref": ref}))
     context = await _console_context(session, who)
     context["paper"] = bool(papier)
     return web.render(
@@ -255,7 +256,7 @@ async def check_in(
     except AppError as error:
         message = await _refusal(session, error)
         if not _htmx(request):
-            return web.redirect(f"{back}?ref={ref}", message, "error")
+            return web.redirect(f"{back}?" + urlencode({"ref": ref}), message, "error")
         return web.render(request, "polling/_checkin_refused.html", {"message": message, "ref": ref, "paper": canal == "paper"})
     local = result.checked_in_at.astimezone(service.station_zone(context["station"]))
     done = (
