@@ -19,7 +19,7 @@ never holds a readable list of participants (ARCHITECTURE.md, principle 4):
   `PrivacyKeysShredded` event (sealed and signed by the audit log's next checkpoint). The
   check-ins stay — counts, contributions, the log all still verify — but no token can be
   linked to a person and no display data can be read. Backups taken before that date must
-  be destroyed on the same date (see docs/polling.md).
+  be destroyed on the same date (see polling/README.md).
 """
 
 from __future__ import annotations

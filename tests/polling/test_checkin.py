@@ -158,3 +158,25 @@ async def test_nothing_readable_is_stored_and_shredding_makes_it_unlinkable(sess
         await checkin.check_in(session, ORGANISER, world.bordeaux, world.round_1, request(await find(session, world, "dupont")))
     assert await session.scalar(select(func.count()).select_from(Checkin)) == 1
     assert (await service.station_counts(session, world.bordeaux, world.round_1)).total == 1
+
+
+async def test_a_station_closed_between_the_checks_and_the_insert_counts_nothing(session, world: World, monkeypatch) -> None:  # noqa: ANN001
+    """The insert and the counters are one statement guarded by the station's state: a closing
+    committed after the check-in read the station « open » refuses it, and nothing is counted."""
+    from dataclasses import replace
+
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await service.close_station(session, ORGANISER, world.bordeaux, world.round_1)
+    real_context = checkin._context
+
+    async def read_before_the_closing(*args):  # noqa: ANN002, ANN202
+        return replace(await real_context(*args), state=StationState.OPEN.value)
+
+    monkeypatch.setattr(checkin, "_context", read_before_the_closing)
+    ref = await find(session, world, "martin", "jean")
+    savepoint = await session.begin_nested()
+    with pytest.raises(WrongPhase, match="vient d'être clos"):
+        await checkin.check_in(session, ORGANISER, world.bordeaux, world.round_1, request(ref))
+    await savepoint.rollback()  # what the request's transaction does with the refusal
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == 0
+    assert (await service.station_counts(session, world.bordeaux, world.round_1)).total == 0
