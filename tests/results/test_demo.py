@@ -1,0 +1,91 @@
+"""The results-night demo step, on top of the registry and polling steps, as `primaires demo`
+runs it: every channel is exercised through the real services, and the pages a newcomer is
+pointed to show it."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polling.models import Station
+from results import service
+from results.demo import seed_results
+from results.models import ResultsConfirmation, ResultsPaperEntry, ResultsReport, ResultsValidation
+from services import settings as settings_module
+from services.auth.roles import Role
+from services.demo import DEMO_SLUG, seed_platform
+from services.elections import service as elections
+from services.elections.models import Phase
+from services.events import AuditEvent
+from tests.results.conftest import seal
+
+pytestmark = pytest.mark.asyncio
+
+
+async def test_demo_results_night(session: AsyncSession, client: httpx.AsyncClient, users, monkeypatch) -> None:  # noqa: ANN001
+    from polling.demo import seed_polling
+    from voter_registry.demo import seed_registry
+
+    # The pages work on the demo election (the CLI pins it: the demo also holds a training exercise).
+    monkeypatch.setattr(settings_module, "_current", [settings_module.settings().model_copy(update={"election": DEMO_SLUG})])
+    context, created = await seed_platform(session)
+    assert created
+    await seed_registry(session, context)
+    await seed_polling(session, context)
+    await seed_results(session, context)
+    round_1 = await elections.round_by_number(session, context.election.id, 1)
+    assert round_1.phase == Phase.POLLS_CLOSED.value
+
+    channels = dict(
+        (await session.execute(
+            select(ResultsReport.channel, func.count()).join(ResultsConfirmation, ResultsConfirmation.report_id == ResultsReport.id)
+            .where(ResultsReport.round_id == round_1.id).group_by(ResultsReport.channel)
+        )).all()
+    )  # fmt: skip
+    assert channels["sms"] > 20 and channels["tablet"] >= 2 and channels["phone"] == 1 and channels["paper"] >= 3
+    # Unconfirmed reports: one SMS without its « OK », one tablet entry without the assessor.
+    unconfirmed = await session.scalars(
+        select(ResultsReport.channel)
+        .outerjoin(ResultsConfirmation, ResultsConfirmation.report_id == ResultsReport.id)
+        .where(ResultsReport.round_id == round_1.id, ResultsConfirmation.report_id.is_(None))
+    )
+    assert sorted(unconfirmed) == ["sms", "tablet"]
+    # 2A is fully validated; some stations elsewhere have not reported.
+    unvalidated = await service.unvalidated_stations(session, round_1)
+    corsica = list(await session.scalars(select(Station.code).where(Station.election_id == context.election.id, Station.department_code == "2A")))
+    assert corsica and not set(corsica) & set(unvalidated)
+    stations = await session.scalar(select(func.count()).select_from(Station).where(Station.election_id == context.election.id))
+    reported = await session.scalar(
+        select(func.count(func.distinct(ResultsConfirmation.station_id))).where(ResultsConfirmation.round_id == round_1.id)
+    )
+    assert 0 < stations - reported <= stations * 0.25
+    assert await session.scalar(select(func.count()).select_from(ResultsValidation)) == len(corsica) + 1
+    # One paper PV whose two entries disagree (no PV established from them).
+    entries = await session.scalar(select(func.count()).select_from(ResultsPaperEntry))
+    assert entries == 2 * (len(corsica) + 3)
+    # Every fact is audited.
+    kinds = dict((await session.execute(select(AuditEvent.kind, func.count()).group_by(AuditEvent.kind))).all())
+    assert kinds["results.report_counted"] == sum(channels.values())
+    assert kinds["results.station_validated"] == len(corsica) + 1
+    assert any("Soirée électorale" in note for note in context.notes)
+
+    # Published at a signed checkpoint (the demo's last step seals the log).
+    await seal(session)
+    home = await client.get("/resultats")
+    assert home.status_code == 200 and "Voir les résultats" in home.text
+    page = await client.get("/resultats/tour/1")
+    assert page.status_code == 200 and "bureaux comptés" in page.text and "Second tour" in page.text
+    nation = (await client.get("/resultats/tour/1/donnees/nation.json")).json()
+    assert nation["checkpoint"]["tree_size"] > 0 and nation["outcome"]["kind"] == "runoff"
+    department = await client.get("/resultats/tour/1/departements/2A")
+    assert department.status_code == 200
+    for role, path, needle in (
+        (Role.ORGANISER, "/organisation/resultats", "Bureaux sans résultats"),
+        (Role.AUTHORITY, "/haute-autorite/resultats", "Proclamation"),
+    ):
+        await users.as_role(client, role)
+        response = await client.get(path)
+        assert response.status_code == 200, path
+        assert needle in response.text, (path, needle)
