@@ -1,11 +1,13 @@
 """Benchmark: the closing burst of results SMS, and the live aggregation that follows.
 
-    uv run python bench/results_sms_burst.py [--stations 15000] [--workers 2] [--concurrency 32]
+    uv run python bench/results_sms_burst.py [--stations 15000] [--reports 15000] [--workers 2] [--concurrency 32]
 
 What is measured (all on 127.0.0.1, servers started by this script and stopped at the end):
 
-- **the burst**: `primaires serve --workers N` (the production command: uvicorn processes,
-  the log's sealing job running), an election whose round 1 polls have closed, `--stations`
+- **the burst**: `--workers` server processes, each `primaires serve` (the production
+  command, the log's sealing job running) on its own port, the client's connections spread
+  evenly over them as a load balancer would (`primaires serve --workers N`, uvicorn's own
+  supervisor, lost its children at start-up on this machine: see the report), an election whose round 1 polls have closed, `--stations`
   stations spread over the communes of France (one per commune, each with its president's
   phone and PIN). Each station sends its results SMS as a real Twilio webhook
   (``X-Twilio-Signature`` computed with the SDK over the public URL):
@@ -14,7 +16,7 @@ What is measured (all on 127.0.0.1, servers started by this script and stopped a
   only after its OK: the figure is **reports per second = stations / elapsed**, two signed
   requests each (parse, station, sender, PIN, checks, stored report and event; then the
   confirmation, its event and the station's « reported » state with its event).
-- **the floor**: a bare FastAPI endpoint under uvicorn with the same number of workers that
+- **the floor**: a bare FastAPI endpoint under uvicorn, as many processes, that
   parses the same form and inserts one row with asyncpg, hit with the same two requests per
   station: the least a webhook that stores its message must do.
 - **national totals exact**: after the burst, the national totals of the real aggregation
@@ -281,14 +283,18 @@ async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return status, (await reader.readexactly(length) if length else b"")
 
 
-async def burst(port: int, jobs: list[tuple[str, str, bytes]], concurrency: int, prefix: str) -> dict[str, float]:
-    """Each job: (station code, phone, pre-built signed report request). The OK is built from the reply."""
-    signer = Signer(port)
+async def burst(ports: list[int], jobs: list[list[tuple[str, str, bytes]]], concurrency: int, prefix: str) -> dict[str, float]:
+    """`jobs[i]`: the requests for the server on `ports[i]`, each (station code, phone, pre-built
+    signed report request); the OK is built from the reply. The connections are spread evenly
+    over the servers (as a load balancer in front of them would)."""
     latencies: list[float] = []
     failures: list[str] = []
-    cursor = iter(enumerate(jobs))
+    cursors = [iter(enumerate(server_jobs)) for server_jobs in jobs]
 
-    async def worker() -> None:
+    async def worker(number: int) -> None:
+        port = ports[number % len(ports)]
+        signer = Signer(port)
+        cursor = cursors[number % len(ports)]
         reader, writer = await asyncio.open_connection("127.0.0.1", port)
         try:
             for index, (code, phone, raw) in cursor:
@@ -299,7 +305,7 @@ async def burst(port: int, jobs: list[tuple[str, str, bytes]], concurrency: int,
                 if status != 200 or found is None:
                     failures.append(f"{code} : {status} {body[:300]!r}")
                     continue
-                writer.write(signer.request(f"SM{prefix}o{index:029d}"[:34], phone, f"OK {found.group(1).decode()}"))
+                writer.write(signer.request(f"SM{prefix}o{port}{index:024d}"[:34], phone, f"OK {found.group(1).decode()}"))
                 status, body = await read_response(reader)
                 latencies.append(time.perf_counter() - started)
                 if status != 200 or (b"Merci" not in body and prefix != "f"):
@@ -308,15 +314,16 @@ async def burst(port: int, jobs: list[tuple[str, str, bytes]], concurrency: int,
             writer.close()
 
     started = time.perf_counter()
-    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    await asyncio.gather(*(worker(number) for number in range(concurrency)))
     elapsed = time.perf_counter() - started
     if failures:
         raise SystemExit(f"{len(failures)} réponses inattendues, par exemple : {failures[0]}")
     latencies.sort()
+    reports = sum(len(server_jobs) for server_jobs in jobs)
     return {
-        "reports": len(jobs),
+        "reports": reports,
         "seconds": elapsed,
-        "per_s": len(jobs) / elapsed,
+        "per_s": reports / elapsed,
         "p50_ms": statistics.median(latencies) * 1000,
         "p99_ms": latencies[max(0, int(len(latencies) * 0.99) - 1)] * 1000,
     }
@@ -338,25 +345,25 @@ def wait_ready(port: int, process: subprocess.Popen) -> None:
     raise SystemExit(f"Le serveur du port {port} n'a pas démarré.")
 
 
-def start_gateway(port: int, app_url: str, workers: int, data_dir: Path) -> subprocess.Popen:
+def start_gateway(port: int, app_url: str, data_dir: Path) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PRIMAIRES_") and key != "DATABASE_URL"}
     env.update(
         DATABASE_URL=app_url, PRIMAIRES_MODE="demo", PRIMAIRES_SECRET_KEY=BENCH_SECRET, PRIMAIRES_TWILIO_AUTH_TOKEN=BENCH_TOKEN,
         PRIMAIRES_PUBLIC_URL=f"http://127.0.0.1:{port}", PRIMAIRES_DATA_DIR=str(data_dir), PRIMAIRES_ELECTION="bench-resultats",
         PRIMAIRES_DB_POOL_SIZE="10",
     )  # fmt: skip
-    command = [str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", str(workers)]
-    log = open(data_dir / "serve.log", "w")  # noqa: SIM115 - closed with the process
+    command = [str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    log = open(data_dir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_ready(port, process)
     return process
 
 
-def start_floor(port: int, owner_url: str, workers: int) -> subprocess.Popen:
+def start_floor(port: int, owner_url: str) -> subprocess.Popen:
     env = {**os.environ, "BENCH_FLOOR_DATABASE_URL": owner_url}
     command = [
         sys.executable, "-m", "uvicorn", "bench.results_sms_burst:floor_app", "--factory", "--host", "127.0.0.1",
-        "--port", str(port), "--workers", str(workers), "--log-level", "warning", "--no-access-log",
+        "--port", str(port), "--workers", "1", "--log-level", "warning", "--no-access-log",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env)
     wait_ready(port, process)
@@ -417,7 +424,8 @@ async def check_and_time_aggregation(owner_url: str, app_url: str, round_id: int
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--stations", type=int, default=15_000)
-    parser.add_argument("--workers", type=int, default=2, help="processus uvicorn (primaires serve --workers)")
+    parser.add_argument("--reports", type=int, default=None, help="bureaux qui transmettent (par défaut : tous)")
+    parser.add_argument("--workers", type=int, default=2, help="processus serveurs (primaires serve, un par port, derrière un répartiteur)")
     parser.add_argument("--concurrency", type=int, default=32, help="connexions simultanées (téléphones en parallèle)")
     args = parser.parse_args()
 
@@ -430,6 +438,8 @@ def main() -> None:
         started = time.perf_counter()
         round_id, stations = asyncio.run(seed(owner, app_url, args.stations))
         print(f"préparation : {len(stations)} bureaux en {time.perf_counter() - started:.0f} s", file=sys.stderr)
+        seeded = len(stations)
+        stations = stations[: args.reports or seeded]
         figures = [figures_for(index) for index in range(len(stations))]
         expected = {
             "stations_reported": len(stations),
@@ -437,32 +447,41 @@ def main() -> None:
             "votes": [sum(f[3][i] for f in figures) for i in range(CANDIDATES)],
             "contributions_cents": sum(f[4] for f in figures),
         }  # fmt: skip
-        gateway_port, floor_port = free_port(), free_port()
-        processes.append(start_floor(floor_port, owner, args.workers))
-        floor_signer = Signer(floor_port)
-        floor_jobs = [
-            (code, phone, floor_signer.request(f"SMf{index:031d}"[:34], phone, report_body(code, pin, figures[index])))
-            for index, (code, phone, pin) in enumerate(stations)
-        ]
-        floor_run = asyncio.run(burst(floor_port, floor_jobs, args.concurrency, "f"))
+        servers = args.workers
+        floor_ports = [free_port() for _ in range(servers)]
+        processes += [start_floor(port, owner) for port in floor_ports]
+        floor_jobs = []
+        for number, port in enumerate(floor_ports):
+            signer = Signer(port)
+            floor_jobs.append([
+                (code, phone, signer.request(f"SMf{port}{index:026d}"[:34], phone, report_body(code, pin, figures[index])))
+                for index, (code, phone, pin) in enumerate(stations) if index % servers == number
+            ])  # fmt: skip
+        floor_run = asyncio.run(burst(floor_ports, floor_jobs, args.concurrency, "f"))
         print(f"plancher : {floor_run['per_s']:.0f} paires de requêtes/s", file=sys.stderr)
-        processes[0].terminate()
-        processes[0].wait(timeout=30)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
         processes.clear()
-        try:
-            processes.append(start_gateway(gateway_port, app_url, args.workers, data_dir))
-        except SystemExit:
-            print((data_dir / "serve.log").read_text()[-3000:], file=sys.stderr)
-            raise
-        signer = Signer(gateway_port)
-        jobs = [
-            (code, phone, signer.request(f"SMg{index:031d}"[:34], phone, report_body(code, pin, figures[index])))
-            for index, (code, phone, pin) in enumerate(stations)
-        ]
-        run = asyncio.run(burst(gateway_port, jobs, args.concurrency, "g"))
+        gateway_ports = [free_port() for _ in range(servers)]
+        for port in gateway_ports:
+            try:
+                processes.append(start_gateway(port, app_url, data_dir))
+            except SystemExit:
+                print((data_dir / f"serve-{port}.log").read_text()[-3000:], file=sys.stderr)
+                raise
+        jobs = []
+        for number, port in enumerate(gateway_ports):
+            signer = Signer(port)
+            jobs.append([
+                (code, phone, signer.request(f"SMg{port}{index:026d}"[:34], phone, report_body(code, pin, figures[index])))
+                for index, (code, phone, pin) in enumerate(stations) if index % servers == number
+            ])  # fmt: skip
+        run = asyncio.run(burst(gateway_ports, jobs, args.concurrency, "g"))
         print(f"passerelle : {run['per_s']:.0f} rapports confirmés/s", file=sys.stderr)
-        processes[0].terminate()
-        processes[0].wait(timeout=30)
+        for process in processes:
+            process.terminate()
+            process.wait(timeout=30)
         processes.clear()
         after = asyncio.run(check_and_time_aggregation(owner, app_url, round_id, expected))
     finally:
@@ -479,14 +498,16 @@ def main() -> None:
         json.dumps(
             {
                 "benchmark": "results_sms_burst",
-                "stations": len(stations),
+                "stations": seeded,
+                "stations_reporting": len(stations),
                 "workers": args.workers,
                 "concurrency": args.concurrency,
                 "reports_per_s": round(run["per_s"], 1),
                 "burst_seconds": round(run["seconds"], 1),
                 "report_plus_ok_p50_ms": round(run["p50_ms"], 1),
                 "report_plus_ok_p99_ms": round(run["p99_ms"], 1),
-                "floor": "bare FastAPI endpoint, same workers: form parse + one asyncpg INSERT, twice per station",
+                "servers": "primaires serve --workers 1, one per port, connections spread evenly (a load balancer's work)",
+                "floor": "bare FastAPI endpoint, as many processes: form parse + one asyncpg INSERT, twice per station",
                 "floor_per_s": round(floor_run["per_s"], 1),
                 "ratio": round(run["per_s"] / floor_run["per_s"], 3),
                 "target_reports_per_s": 300,

@@ -14,6 +14,7 @@ from results import service
 from results.demo import seed_results
 from results.models import ResultsConfirmation, ResultsPaperEntry, ResultsReport, ResultsValidation
 from services import settings as settings_module
+from services.auth.models import Account
 from services.auth.roles import Role
 from services.demo import DEMO_SLUG, seed_platform
 from services.elections import service as elections
@@ -89,3 +90,30 @@ async def test_demo_results_night(session: AsyncSession, client: httpx.AsyncClie
         response = await client.get(path)
         assert response.status_code == 200, path
         assert needle in response.text, (path, needle)
+
+    # The commission sees the paper PV that contradicts the SMS, with both sets of figures.
+    queue_code = next(note for note in context.notes if "PV papier contredisant le SMS au bureau" in note).split(
+        "PV papier contredisant le SMS au bureau "
+    )[1][:7]
+    queue_station = await session.scalar(select(Station).where(Station.code == queue_code))
+    await users.as_role(client, Role.COMMISSION, department=queue_station.department_code)
+    dashboard = await client.get(f"/departements/{queue_station.department_code}/resultats")
+    assert dashboard.status_code == 200 and queue_code in dashboard.text
+    detail = await client.get(f"/departements/{queue_station.department_code}/resultats/bureaux/{queue_code}")
+    assert detail.status_code == 200 and "PV papier" in detail.text
+
+    # The assessor the notes name countersigns the waiting tablet entry: it then counts.
+    waiting = await session.scalar(
+        select(ResultsReport)
+        .outerjoin(ResultsConfirmation, ResultsConfirmation.report_id == ResultsReport.id)
+        .where(ResultsReport.channel == "tablet", ResultsConfirmation.report_id.is_(None))
+    )
+    waiting_code = await session.scalar(select(Station.code).where(Station.id == waiting.station_id))
+    assert any(f"assesseur-{waiting_code}" in note for note in context.notes)
+    assessor = await session.scalar(select(Account).where(Account.username == f"assesseur-{waiting_code}"))
+    await users.sign_in(client, assessor)
+    page = await client.get("/resultats/bureau")
+    assert page.status_code == 200 and "confirm" in page.text.lower()
+    confirmed = await client.post("/resultats/bureau/confirmation", data={"report_id": str(waiting.id)})
+    assert confirmed.status_code == 303
+    assert await session.scalar(select(func.count()).select_from(ResultsConfirmation).where(ResultsConfirmation.report_id == waiting.id)) == 1
