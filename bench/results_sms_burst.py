@@ -329,6 +329,13 @@ async def burst(ports: list[int], jobs: list[list[tuple[str, str, bytes]]], conc
     }
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process (Linux /proc): comparable on a shared, loaded machine
+    where wall-clock throughput is not."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def wait_ready(port: int, process: subprocess.Popen) -> None:
     import httpx
 
@@ -386,11 +393,12 @@ async def check_and_time_aggregation(owner_url: str, app_url: str, round_id: int
         async with db.session_scope() as session:
             round_ = await session.get(Round, round_id)
             assert round_ is not None
-            timings, snapshot = [], None
+            timings, cpu, snapshot = [], [], None
             for _ in range(5):
-                started = time.perf_counter()
+                started, started_cpu = time.perf_counter(), time.process_time()
                 snapshot = await publication.compute_snapshot(session, round_, Kind.PROVISIONAL, None, use_cache=False)
                 timings.append(time.perf_counter() - started)
+                cpu.append(time.process_time() - started_cpu)
             assert snapshot is not None
             floor_sql = text(
                 """
@@ -413,6 +421,8 @@ async def check_and_time_aggregation(owner_url: str, app_url: str, round_id: int
             "national_totals_exact": got == expected and floor_row[0] == expected["stations_reported"],
             "national_totals": got,
             "snapshot_ms_median": round(aggregate_ms, 1),
+            "snapshot_ms_min": round(min(timings) * 1000, 1),
+            "snapshot_cpu_ms_median": round(statistics.median(cpu) * 1000, 1),
             "snapshot_floor": "one raw SQL query summing the counted reports",
             "snapshot_floor_ms_median": round(floor_ms, 1),
             "snapshot_ratio": round(aggregate_ms / floor_ms, 2),
@@ -457,7 +467,9 @@ def main() -> None:
                 (code, phone, signer.request(f"SMf{port}{index:026d}"[:34], phone, report_body(code, pin, figures[index])))
                 for index, (code, phone, pin) in enumerate(stations) if index % servers == number
             ])  # fmt: skip
+        before = sum(cpu_seconds(process.pid) for process in processes)
         floor_run = asyncio.run(burst(floor_ports, floor_jobs, args.concurrency, "f"))
+        floor_cpu_ms = (sum(cpu_seconds(process.pid) for process in processes) - before) * 1000 / len(stations)
         print(f"plancher : {floor_run['per_s']:.0f} paires de requêtes/s", file=sys.stderr)
         for process in processes:
             process.terminate()
@@ -477,7 +489,10 @@ def main() -> None:
                 (code, phone, signer.request(f"SMg{port}{index:026d}"[:34], phone, report_body(code, pin, figures[index])))
                 for index, (code, phone, pin) in enumerate(stations) if index % servers == number
             ])  # fmt: skip
+        # `primaires serve --workers 1` runs uvicorn in the CLI's own process: its pid is the server's.
+        before = sum(cpu_seconds(process.pid) for process in processes)
         run = asyncio.run(burst(gateway_ports, jobs, args.concurrency, "g"))
+        gateway_cpu_ms = (sum(cpu_seconds(process.pid) for process in processes) - before) * 1000 / len(stations)
         print(f"passerelle : {run['per_s']:.0f} rapports confirmés/s", file=sys.stderr)
         for process in processes:
             process.terminate()
@@ -510,6 +525,9 @@ def main() -> None:
                 "floor": "bare FastAPI endpoint, as many processes: form parse + one asyncpg INSERT, twice per station",
                 "floor_per_s": round(floor_run["per_s"], 1),
                 "ratio": round(run["per_s"] / floor_run["per_s"], 3),
+                "server_cpu_ms_per_report": round(gateway_cpu_ms, 1),
+                "floor_server_cpu_ms_per_report": round(floor_cpu_ms, 2),
+                "cpu_ratio": round(floor_cpu_ms / gateway_cpu_ms, 3) if gateway_cpu_ms else None,
                 "target_reports_per_s": 300,
                 "within_target": run["per_s"] >= 300,
                 "load_average_1min": round(os.getloadavg()[0], 2),
