@@ -257,6 +257,10 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+# For the callers that build the aggregation's inputs from 15,000 database rows (same reason).
+cyclic_gc_paused = _cyclic_gc_paused
+
+
 def aggregate(
     stations: Iterable[Station],
     reports: Iterable[CountedReport],

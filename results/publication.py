@@ -202,14 +202,21 @@ async def stamp_at(session: AsyncSession, tree_size: int | None) -> Stamp:
     return stamp_of(checkpoint)
 
 
+_territory_names: dict[str, dict[str, str]] = {}
+
+
 async def _names(session: AsyncSession, stations: list[StationInfo]) -> tuple[dict[str, str], dict[str, str], dict[str, str]]:
+    """Department, region (2016 map) and canton names. Reference data, loaded before any
+    election is set up: read once per process (like `figures.department_regions`), all
+    cantons at once rather than an IN list of every station's canton."""
+    if _territory_names:
+        return _territory_names["departments"], _territory_names["regions"], _territory_names["cantons"]
     departments = dict((await session.execute(select(Department.code, Department.name))).all())
     regions = dict((await session.execute(select(Region.code, Region.name).where(Region.map == "2016"))).all())
-    cantons = {code for code in {s.canton_code for s in stations} if code}
-    canton_names = dict(
-        (await session.execute(select(Canton.code, Canton.name).where(Canton.code.in_(sorted(cantons))))).all()
-    ) if cantons else {}  # fmt: skip
-    return departments, regions, canton_names
+    cantons = dict((await session.execute(select(Canton.code, Canton.name))).all())
+    if departments and cantons:  # kept only once the territory is loaded
+        _territory_names.update(departments=departments, regions=regions, cantons=cantons)
+    return departments, regions, cantons
 
 
 async def compute_snapshot(

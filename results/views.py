@@ -129,7 +129,7 @@ async def results_home(request: Request, session: DbSession, who: Public) -> Res
             published = await publication.is_published(session, round_)
             end = await publication.embargo_end(session, round_) if round_.phase != Phase.SETUP.value else None
             rounds.append({"round": round_, "published": published, "embargo_until": end})
-    return web.render(request, "results/home.html", {"election": election, "rounds": rounds, "paris": service.paris_time})
+    return web.render(request, "results/home.html", {"election": election, "rounds": rounds, "paris": service.paris_time, **_common()})
 
 
 def _kind_param(value: str | None, round_: Round) -> Kind:

@@ -170,12 +170,14 @@ def demo_steps() -> list[tuple[str, DemoStep]]:
     from audit.demo import seal_demo_log
     from services.sponsorship.demo import seed_sponsorship
     from polling.demo import seed_polling
+    from results.demo import seed_results
     from voter_registry.demo import seed_registry
 
     return [
         ("parrainages (répertoire des élus, formulaires, tirage de l'ordre du bulletin)", seed_sponsorship),
         ("listes électorales de synthèse (75, 33, 2A, 971)", seed_registry),
         ("bureaux de vote, jour du vote et exercice de formation", seed_polling),
+        ("soirée électorale du tour 1 (SMS, tablettes, téléphone, PV papier, validation)", seed_results),
         # Last: seal everything the steps above recorded, sign and verify.
         ("journal d'audit scellé, signé et vérifié", seal_demo_log),
     ]
