@@ -16,11 +16,27 @@ from fastapi.responses import Response
 
 from results import publication
 from results.views import _public_snapshot
-from services.auth.dependencies import Public
+from results.proclamation import proclaim_round
+from services.auth.dependencies import Authority, Public
+from services.elections import service as elections
+from services.elections.schemas import RoundOut
 from services.db import DbSession
 from services.errors import NotFound
 
 router = APIRouter(tags=["résultats"])
+
+
+@router.post(
+    "/api/v1/rounds/{round_id}/proclamation",
+    response_model=RoundOut,
+    summary="Proclamer les résultats d'un tour (Haute Autorité), sur le dernier point de contrôle signé du journal",
+)
+async def proclaim(round_id: int, session: DbSession, who: Authority) -> RoundOut:
+    # The proclamation lives here, not in the platform's election API: it names the signed log
+    # checkpoint its figures rest on, which only the results package can compute.
+    round_ = await elections.get_round(session, round_id)
+    await proclaim_round(session, who.actor, round_, account_id=who.account_id)
+    return RoundOut.model_validate(round_)
 
 
 def _headers(snapshot: publication.Snapshot, name: str) -> dict[str, str]:

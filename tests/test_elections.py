@@ -74,11 +74,14 @@ async def test_round_goes_through_its_phases_in_order(client, users, session) ->
         assert response.json()["phase"] == phase
     by_organiser = await client.post(f"/api/v1/rounds/{round_1}/phase", json={"to": "proclaimed"})
     assert by_organiser.status_code == 403 and "Haute Autorité" in by_organiser.json()["message"]
+    # The high authority proclaims on a signed checkpoint of the log (results package; tested
+    # end to end in tests/results): with none signed yet, the round stays where it is.
     _as(client, authority)
-    proclaimed = await client.post(f"/api/v1/rounds/{round_1}/proclamation")
-    assert proclaimed.json()["phase"] == "proclaimed"
+    unsigned = await client.post(f"/api/v1/rounds/{round_1}/proclamation")
+    assert unsigned.status_code == 409 and "point de contrôle" in unsigned.json()["message"]
+    assert (await client.get(f"/api/v1/elections/{election['id']}")).json()["rounds"][0]["phase"] == "results_validated"
     changes = list(await session.scalars(select(AuditEvent.entry).where(AuditEvent.kind == "round.phase_changed")))
-    assert len(changes) == 4 and '"to_phase":"proclaimed"' in changes[-1]
+    assert len(changes) == 3 and '"to_phase":"results_validated"' in changes[-1]
 
 
 async def test_operations_outside_their_phase_are_refused(client, users, session) -> None:  # noqa: ANN001

@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.auth.dependencies import Authority, NationalReader, Organiser
 from services.db import DbSession
 from services.elections import service
-from services.elections.models import Election, Phase
+from services.elections.models import Election
 from services.elections.schemas import (
     BallotEntryOut,
     BallotSpec,
@@ -76,14 +76,6 @@ async def update_round(round_id: int, spec: RoundUpdate, session: DbSession, who
 async def change_phase(round_id: int, spec: PhaseChange, session: DbSession, who: Organiser) -> RoundOut:
     round_ = await service.get_round(session, round_id)
     return RoundOut.model_validate(await service.change_phase(session, who.actor, round_, spec.to))
-
-
-@router.post(
-    "/rounds/{round_id}/proclamation", response_model=RoundOut, summary="Proclamer les résultats d'un tour (Haute Autorité)"
-)
-async def proclaim(round_id: int, session: DbSession, who: Authority) -> RoundOut:
-    round_ = await service.get_round(session, round_id)
-    return RoundOut.model_validate(await service.change_phase(session, who.actor, round_, Phase.PROCLAIMED))
 
 
 @router.get("/rounds/{round_id}/ballot", response_model=list[BallotEntryOut], summary="Lire le bulletin d'un tour")

@@ -183,6 +183,27 @@ async def test_published_figures_are_the_sum_of_station_reports_at_a_checkpoint(
     assert department.status_code == 200 and night.bordeaux.code in department.text
 
 
+async def test_the_authority_proclaims_through_the_json_api_on_the_latest_checkpoint(session, client, users, night: Night) -> None:
+    round_id = night.round_1.id  # (a refused request rolls back, which expires the test's objects)
+    await everything_reported(session, night)
+    await close_polls(session, night)
+    for station in night.stations:
+        line = await dashboards.station_line(session, night.round_1, station)
+        await service.validate_station(session, COMMISSION, station, night.round_1, line.counted.id, comment="SMS conforme au PV papier")
+    await elections.change_phase(session, ORGANISER, night.round_1, Phase.RESULTS_VALIDATED)
+    await users.as_role(client, Role.ORGANISER)
+    by_organiser = await client.post(f"/api/v1/rounds/{round_id}/proclamation")
+    assert by_organiser.status_code == 403
+    checkpoint = await seal(session)
+    await users.as_role(client, Role.AUTHORITY)
+    response = await client.post(f"/api/v1/rounds/{round_id}/proclamation")
+    assert response.status_code == 200 and response.json()["phase"] == "proclaimed"
+    proclamation = await session.get(ResultsProclamation, round_id)
+    assert proclamation is not None and proclamation.tree_size == checkpoint.tree_size
+    again = await client.post(f"/api/v1/rounds/{round_id}/proclamation")
+    assert again.status_code == 409 and again.json()["code"] == "wrong_phase"
+
+
 async def test_proclamation_names_its_checkpoint_and_then_only_decisions_change_figures(session, client, users, night: Night) -> None:
     await everything_reported(session, night)
     await close_polls(session, night)
