@@ -322,8 +322,15 @@ class Driver:
 
     async def turnout_sms(self, station: StationPlan, hour: int) -> None:
         voters = self.ledger.checkins[station.code]
+        # The server refuses a turnout « at an hour not yet come » by its own clock: the simulated
+        # 12h and 17h are sent with the real local time of the sending (a minute ago).
+        from datetime import datetime, timedelta
+
+        from voter_registry.reu import PARIS
+
+        now = datetime.now(PARIS) - timedelta(minutes=1)
         try:
-            reply = await self.sms(f"PART {station.code} {station.pin} {hour}h {voters}", station.president_phone)
+            reply = await self.sms(f"PART {station.code} {station.pin} {now.hour}h{now.minute:02d} {voters}", station.president_phone)
         except (Unanswered, RuntimeError) as error:
             self.metrics.error("participation SMS", str(error))
             return
