@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audit import verifier
+import audit.verifier as verifier
 from rehearsal.day import Driver, SentReport
 
 

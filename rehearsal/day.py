@@ -16,6 +16,8 @@ import random
 import re
 import time
 from collections import defaultdict
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,6 +35,7 @@ FIRST_HOUR = 8
 CONFIRMATION = re.compile(r"OK ([A-Z0-9]{4})")
 REPORT_ID = re.compile(r'name="report_id" value="(\d+)"( checked)?')
 RETRY_SECONDS = 120.0
+PARIS = ZoneInfo("Europe/Paris")  # every rehearsal department is metropolitan
 
 
 class Unanswered(Exception):
@@ -324,10 +327,6 @@ class Driver:
         voters = self.ledger.checkins[station.code]
         # The server refuses a turnout « at an hour not yet come » by its own clock: the simulated
         # 12h and 17h are sent with the real local time of the sending (a minute ago).
-        from datetime import datetime, timedelta
-
-        from voter_registry.reu import PARIS
-
         now = datetime.now(PARIS) - timedelta(minutes=1)
         try:
             reply = await self.sms(f"PART {station.code} {station.pin} {now.hour}h{now.minute:02d} {voters}", station.president_phone)

@@ -129,10 +129,11 @@ def channel_mix(count: int, rng: random.Random) -> list[str]:
     """Results channels of the stations: 40 % SMS, 20 % phone, 30 % tablet, 10 % paper only;
     every channel used at least once as soon as there are four stations."""
     shares = (("sms", 0.4), ("phone", 0.2), ("tablet", 0.3), ("paper", 0.1))
-    channels = []
-    for name, share in shares:
-        channels += [name] * max(1 if count >= 4 else 0, round(count * share))
-    channels = channels[:count] + ["sms"] * max(0, count - len(channels))
+    counts = {name: max(1 if count >= 4 else 0, round(count * share)) for name, share in shares}
+    while sum(counts.values()) > count:
+        counts[max(counts, key=counts.__getitem__)] -= 1
+    counts["sms"] += count - sum(counts.values())
+    channels = [name for name, number in counts.items() for _ in range(number)]
     rng.shuffle(channels)
     return channels
 
