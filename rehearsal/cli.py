@@ -52,6 +52,7 @@ def run_rehearsal(
     output: Path = Path("repetition"),
     keep: bool = False,
     quiet: bool = False,
+    floor_requests: int = 0,
 ) -> RehearsalResult:
     from rehearsal import checks, report
     from rehearsal.day import Driver, Faults
@@ -123,6 +124,8 @@ def run_rehearsal(
                 try:
                     await driver.open_stations()
                     await driver.polling_day()
+                    if floor_requests:
+                        await driver.measure_floor(floor_requests)
                     await driver.close_stations()
                     await driver.results_night()
                     await driver.phase_validation()

@@ -76,6 +76,7 @@ class Metrics:
     phases: dict[str, float] = field(default_factory=dict)
     faults: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     fault_events: list[str] = field(default_factory=list)
+    floor_per_second: float | None = None
 
     def time(self, endpoint: str, seconds: float) -> None:
         self.latencies[endpoint].append(seconds)
@@ -557,6 +558,21 @@ class Driver:
             kind, message = flash_of(response)
             if kind == "error":
                 self.metrics.error("carence", f"{station.code} : {message}")
+
+    async def measure_floor(self, requests: int) -> float:
+        """The floor of the same server, client and concurrency: a bare health check (one
+        `SELECT 1`), in requests per second — what any check-in costs at the very least."""
+        started = time.monotonic()
+
+        async def one() -> None:
+            async with self.limit:
+                await self.request("GET /healthz (plancher)", "GET", "/healthz")
+
+        await asyncio.gather(*(one() for _ in range(requests)))
+        rate = requests / (time.monotonic() - started)
+        self.metrics.phases["plancher (GET /healthz)"] = time.monotonic() - started
+        self.metrics.floor_per_second = rate
+        return rate
 
     async def phase_validation(self) -> None:
         await self.validate()

@@ -21,8 +21,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, func, select
 
+from polling import checkin
 from polling import service as polling
 from polling.models import StaffRole, StationBureau
 from services import db
@@ -35,7 +36,7 @@ from services.events import Actor
 from voter_registry import service as registry
 from voter_registry.generator import GeneratorOptions, generate
 from voter_registry.importer import bytes_file, import_commune_file
-from voter_registry.models import Voter
+from voter_registry.models import RegistryState, Voter
 from voter_registry.reu import PARIS
 
 ACTOR = Actor(id="system:rehearsal", role="organiser")
@@ -180,7 +181,20 @@ async def prepare(
         round_1 = await elections.round_by_number(session, election.id, 1)
         await elections.set_ballot(session, ACTOR, round_1, ids)
         election_id, round_id = election.id, round_1.id
-    # 2. The lists: synthetic REU extracts of the departments, imported as the registry does.
+    # 2. The lists: synthetic REU extracts of the departments, imported as the registry does —
+    # unless this installation's copy of the lists already belongs to an election (a rehearsal
+    # against the organisers' own deployment, --url): then the rehearsal is an « exercise » of
+    # polling day on that election's lists (polling's exercise elections), nothing imported.
+    async with db.session_scope() as session:
+        state = await session.get(RegistryState, 1)
+        lists_election_id = state.election_id if state is not None else None
+        if lists_election_id is not None and lists_election_id != election_id:
+            election = await elections.get_election(session, election_id)
+            await checkin.declare_exercise(session, ACTOR, election, await elections.get_election(session, lists_election_id))
+            departments = list(
+                await session.scalars(select(Voter.department_code).group_by(Voter.department_code).order_by(Voter.department_code))
+            )[: len(departments)]
+            progress(f"exercice sur les listes de l'élection n° {lists_election_id} : départements {', '.join(departments)}")
     options = GeneratorOptions(
         departments=tuple(departments),
         voters=voters,
@@ -206,17 +220,21 @@ async def prepare(
         batch.clear()
         progress(f"listes électorales : {imported:,} électeurs importés".replace(",", "\u202f"))
 
-    for generated in generate(options):
-        batch.append(generated)
-        if len(batch) >= 50:
-            await flush_batch()
-    await flush_batch()
+    if lists_election_id is None or lists_election_id == election_id:
+        for generated in generate(options):
+            batch.append(generated)
+            if len(batch) >= 50:
+                await flush_batch()
+        await flush_batch()
+    else:
+        async with db.session_scope() as session:
+            imported = int(await session.scalar(select(func.count()).select_from(Voter).where(Voter.department_code.in_(departments))) or 0)
     # 3. Stations: the bureaux of each department grouped into stations of similar size.
     async with db.session_scope() as session:
         counts = await registry.bureau_counts(session)
     by_department: dict[str, list] = defaultdict(list)
     for count in counts:
-        if count.total > 0:
+        if count.total > 0 and count.department_code in departments:
             by_department[count.department_code].append(count)
     total_registered = sum(c.total for c in counts)
     specs: list[polling.StationSpec] = []

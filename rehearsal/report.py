@@ -52,6 +52,10 @@ def build(driver: Driver, outcome: Outcome, *, settings: dict[str, Any], timings
             "reports": len(ledger.reports),
             "reports_per_second": round(len(ledger.reports) / night_seconds, 2) if night_seconds else None,
             "requests": sum(len(v) for v in metrics.latencies.values()),
+            "floor_healthz_per_second": round(metrics.floor_per_second, 1) if metrics.floor_per_second else None,
+            "ratio_checkins_to_floor": (
+                round(checkins / day_seconds / metrics.floor_per_second, 3) if metrics.floor_per_second and day_seconds else None
+            ),
         },
         "channels": {
             "opened_by_sms": sum(1 for s in plan.stations if s.open_via == "sms" and s.code in ledger.opened),
@@ -157,6 +161,7 @@ réglages : {esc(json.dumps(document['settings'], ensure_ascii=False))}</p>
 
 def write(document: dict[str, Any], directory: Path) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
+    (directory / ".gitignore").write_text("*\n")  # a generated report, never committed by mistake
     json_path, html_path = directory / "repetition.json", directory / "repetition.html"
     json_path.write_text(json.dumps(document, ensure_ascii=False, indent=1))
     html_path.write_text(render_html(document))
