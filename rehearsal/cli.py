@@ -57,6 +57,7 @@ def run_rehearsal(
     from rehearsal import checks, report
     from rehearsal.day import Driver, Faults
     from rehearsal.prepare import prepare
+    from rehearsal.report import french_int
     from rehearsal.server import free_port, new_secret, server_for, start_database
     from services import db
     from services.settings import settings
@@ -94,8 +95,8 @@ def run_rehearsal(
                     )  # fmt: skip
                 timings["préparation"] = time.monotonic() - step
                 out.print(
-                    f"[green]✓[/] Préparé en {plan.seconds:.0f} s : {len(plan.stations)} bureaux, {plan.voters_on_lists:,} inscrits, "
-                    f"{sum(len(s.visits) for s in plan.stations):,} votants attendus, départements {', '.join(plan.departments)}"
+                    f"[green]✓[/] Préparé en {plan.seconds:.0f} s : {len(plan.stations)} bureaux, {french_int(plan.voters_on_lists)} inscrits, "
+                    f"{french_int(sum(len(s.visits) for s in plan.stations))} votants attendus, départements {', '.join(plan.departments)}"
                 )
             finally:
                 await db.database().dispose()

@@ -77,6 +77,8 @@ class Metrics:
     faults: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     fault_events: list[str] = field(default_factory=list)
     floor_per_second: float | None = None
+    checkins_real: list[float] = field(default_factory=list)  # real seconds since the day began, per acknowledged check-in
+    day_started: float = 0.0
 
     def time(self, endpoint: str, seconds: float) -> None:
         self.latencies[endpoint].append(seconds)
@@ -323,6 +325,7 @@ class Driver:
             self.ledger.checkins[station.code] += 1
             self.ledger.contributions[station.code] += visit.cents
             self.metrics.checkins_timeline.append(at)
+            self.metrics.checkins_real.append(time.monotonic() - self.metrics.day_started)
 
     async def turnout_sms(self, station: StationPlan, hour: int) -> None:
         voters = self.ledger.checkins[station.code]
@@ -345,6 +348,7 @@ class Driver:
         entries = self.schedule()
         total = len(entries)
         started = time.monotonic()
+        self.metrics.day_started = started
         pending: set[asyncio.Task] = set()
         done = 0
         turnout_marks = [((12 - FIRST_HOUR) * 3600, 12), ((17 - FIRST_HOUR) * 3600, 17)]

@@ -79,7 +79,22 @@ def build(driver: Driver, outcome: Outcome, *, settings: dict[str, Any], timings
         "log": {"events": outcome.log_events, "checkpoints": outcome.log_checkpoints, "root": outcome.log_root, "verify_seconds": round(outcome.verify_seconds, 2)},
         "published_nation": outcome.published_nation,
         "timeline": timeline(metrics.checkins_timeline),
+        "timeline_real_5s": real_timeline(metrics.checkins_real),
     }
+
+
+def real_timeline(instants: list[float], bucket: float = 5.0) -> list[float]:
+    """Acknowledged check-ins per second, averaged over buckets of real time."""
+    if not instants:
+        return []
+    counts = [0] * (int(max(instants) // bucket) + 1)
+    for at in instants:
+        counts[int(at // bucket)] += 1
+    return [round(count / bucket, 1) for count in counts]
+
+
+def french_int(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")
 
 
 def timeline(instants: list[float], bucket: int = 900) -> list[int]:
@@ -137,14 +152,16 @@ td:first-child,th:first-child{{text-align:left}}.ok{{color:#276749}}.ko{{color:#
 .verdict{{font-size:1.6em;font-weight:bold}}</style></head><body>
 <h1>Répétition générale du scrutin</h1>
 <p class="verdict {'ok' if document['ok'] else 'ko'}">Répétition {verdict}</p>
-<p>{document['election']['stations']} bureaux, {document['election']['voters_on_lists']:,} électeurs inscrits, départements {', '.join(document['election']['departments'])} ;
+<p>{document['election']['stations']} bureaux, {french_int(document['election']['voters_on_lists'])} électeurs inscrits, départements {', '.join(document['election']['departments'])} ;
 réglages : {esc(json.dumps(document['settings'], ensure_ascii=False))}</p>
 <h2>Contrôles</h2><ul>{checks}</ul>
 <h2>Débit</h2>
-<p>{throughput['checkins']:,} émargements acquittés ({throughput['checkins_per_second']} /s pendant la journée) ;
-{throughput['reports']} procès-verbaux acquittés ({throughput['reports_per_second']} /s pendant la nuit) ; {throughput['requests']:,} requêtes au total.</p>
+<p>{french_int(throughput['checkins'])} émargements acquittés ({throughput['checkins_per_second']} /s pendant la journée) ;
+{throughput['reports']} procès-verbaux acquittés ({throughput['reports_per_second']} /s pendant la nuit) ; {french_int(throughput['requests'])} requêtes au total.</p>
 <h3>Émargements acquittés par quart d'heure (heure simulée)</h3>
 {bar_chart(timeline_values, labels)}
+<h3>Émargements acquittés par seconde (temps réel, moyenne sur 5 s)</h3>
+{bar_chart(document['timeline_real_5s'], [f"{i * 5} s" for i in range(len(document['timeline_real_5s']))], colour="#2f855a", unit=" /s")}
 <h2>Latences par point d'entrée (ms)</h2>
 <table><tr><th>Point d'entrée</th><th>requêtes</th><th>p50</th><th>p95</th><th>p99</th><th>max</th></tr>{rows}</table>
 <h3>p95 par point d'entrée (ms)</h3>
