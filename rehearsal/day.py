@@ -513,7 +513,37 @@ class Driver:
                 self.progress("résultats", done, total)
 
         await asyncio.gather(*(one(i, s) for i, s in enumerate(stations)))
+        await self.reconcile()
         self.metrics.phases["nuit des résultats"] = time.monotonic() - started
+
+    async def reconcile(self) -> None:
+        """Stations whose report got no clear answer (the server died under it, a countersign
+        retried after its commit…) do what a volunteer does: look at the results page. When the
+        station's provisional figures there are the ones sent, the report was acknowledged;
+        otherwise it is sent once more by the same channel."""
+        missing = [s for s in self.plan.stations if s.code in self.ledger.closed and s.code not in self.ledger.reports]
+        if not missing:
+            return
+        await asyncio.sleep(3.0)  # the published figures stand at a signed checkpoint (sealed every second)
+        path = f"/resultats/tour/{self.plan.round_number}/donnees/bureaux.json"
+        response = await self.request("GET /resultats/…/bureaux.json", "GET", path)
+        rows = {row["code"]: row for row in response.json().get("rows", [])} if response.status_code == 200 else {}
+        channels = {"sms": self.results_by_sms, "phone": self.results_by_phone, "tablet": self.results_by_tablet, "paper": self.results_on_paper}
+        for station in missing:
+            sent = self.figures_for(station)
+            row = rows.get(station.code)
+            if row and row.get("stations_reported") and (
+                row["signatures"], row["blank"], row["null"], [v["votes"] for v in row["votes"]], row["contributions_cents"]
+            ) == (sent.signatures, sent.blank, sent.null, sent.votes, sent.euros * 100):
+                self.ledger.reports[station.code] = sent
+                self.metrics.faults["acquittés après vérification de la page des résultats"] += 1
+                continue
+            try:
+                if await channels[station.results_via](station, sent):
+                    self.ledger.reports[station.code] = sent
+                    self.metrics.faults["renvoyés une seconde fois"] += 1
+            except (Unanswered, RuntimeError) as error:
+                self.metrics.error(f"résultats ({station.results_via})", f"{station.code} (second envoi) : {error}")
 
     async def _fault(self, name: str, action: Callable[[], Awaitable[float]]) -> None:
         seconds = await action()
