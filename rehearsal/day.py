@@ -200,6 +200,7 @@ class Driver:
     async def _slow_request(self, method: str, path: str, headers: dict[str, str], kwargs: dict[str, Any]) -> httpx.Response:
         """A slow client (a tablet on a bad 3G link): the body trickles in over a second or two."""
         self.metrics.faults["slow"] += 1
+        kwargs = dict(kwargs)  # the caller's arguments serve again if this attempt must be retried
         if "json" in kwargs:
             body = json.dumps(kwargs.pop("json")).encode()
             headers["content-type"] = "application/json"
