@@ -74,8 +74,14 @@ def run_rehearsal(
         if url:
             from services.cli import database_url
 
+            import os
+
+            from services.settings import configure
+
             database_url()
             base_url = url.rstrip("/")
+            # Webhooks are signed over the server's public URL: the one it is configured with.
+            configure(**(settings().model_dump() | {"public_url": os.environ.get("PRIMAIRES_PUBLIC_URL", base_url)}))
         else:
             port = free_port()
             base_url = f"http://127.0.0.1:{port}"
