@@ -94,7 +94,7 @@ async def wait_for_checkpoint(driver: Driver, timeout: float = 60.0) -> None:
         await asyncio.sleep(1.0)
 
 
-async def run_checks(driver: Driver, export_dir: Path) -> Outcome:
+async def run_checks(driver: Driver, export_dir: Path, *, final: bool = True) -> Outcome:
     outcome = Outcome()
     plan, ledger = driver.plan, driver.ledger
     candidates = len(plan.candidates)
@@ -113,10 +113,9 @@ async def run_checks(driver: Driver, export_dir: Path) -> Outcome:
     )
     # 2. Published results (final, after the proclamation) against the ledger of what was sent.
     number = plan.round_number
-    nation = await driver.request("GET /resultats/…/nation.json", "GET", f"/resultats/tour/{number}/donnees/nation.json", params={"resultats": "definitifs"})
-    departments = await driver.request(
-        "GET /resultats/…/departements.json", "GET", f"/resultats/tour/{number}/donnees/departements.json", params={"resultats": "definitifs"}
-    )
+    kind = {"resultats": "definitifs"} if final else {}  # provisional figures when the round was not proclaimed
+    nation = await driver.request("GET /resultats/…/nation.json", "GET", f"/resultats/tour/{number}/donnees/nation.json", params=kind)
+    departments = await driver.request("GET /resultats/…/departements.json", "GET", f"/resultats/tour/{number}/donnees/departements.json", params=kind)
     if nation.status_code != 200 or departments.status_code != 200:
         outcome.add("publication", False, f"données ouvertes indisponibles : HTTP {nation.status_code} {nation.text[:300]}")
     else:

@@ -55,7 +55,7 @@ def run_rehearsal(
     floor_requests: int = 0,
 ) -> RehearsalResult:
     from rehearsal import checks, report
-    from rehearsal.day import Driver, Faults
+    from rehearsal.day import Driver, Faults, Unanswered
     from rehearsal.prepare import prepare
     from rehearsal.report import french_int
     from rehearsal.server import free_port, new_secret, server_for, start_database
@@ -128,17 +128,27 @@ def run_rehearsal(
                     on_pg_restart=(lambda: asyncio.to_thread(database.restart)) if database else None,
                     progress=advance,
                 )  # fmt: skip
+                fatal = None
                 try:
-                    await driver.open_stations()
-                    await driver.polling_day()
-                    if floor_requests:
-                        await driver.measure_floor(floor_requests)
-                    await driver.close_stations()
-                    await driver.results_night()
-                    await driver.phase_validation()
-                    proclamation = await driver.proclaim()
-                    out.print(f"[green]✓[/] {proclamation}")
-                    outcome = await checks.run_checks(driver, data_dir / "export")
+                    try:
+                        await driver.open_stations()
+                        await driver.polling_day()
+                        if floor_requests:
+                            await driver.measure_floor(floor_requests)
+                        await driver.close_stations()
+                        await driver.results_night()
+                        await driver.phase_validation()
+                        proclamation = await driver.proclaim()
+                        out.print(f"[green]✓[/] {proclamation}")
+                    except (RuntimeError, Unanswered) as error:
+                        # The rehearsal stops where the system refused to go on; the report still
+                        # says what was sent, what was lost and why.
+                        fatal = str(error)
+                        driver.metrics.error("arrêt de la répétition", fatal)
+                        out.print(f"[red]✘ Répétition interrompue :[/] {fatal}")
+                    outcome = await checks.run_checks(driver, data_dir / "export", final=fatal is None)
+                    if fatal:
+                        outcome.add("déroulement complet", False, fatal)
                 finally:
                     await driver.close()
             timings["total"] = time.monotonic() - started

@@ -41,8 +41,10 @@ def build(driver: Driver, outcome: Outcome, *, settings: dict[str, Any], timings
         for s in plan.stations
         if s.code not in ledger.reports
     ]
+    not_validated = sorted(code for code in ledger.reports if code not in ledger.validated)
     return {
-        "ok": outcome.ok and not not_reported,
+        "ok": outcome.ok and not not_reported and not not_validated,
+        "stations_not_validated": not_validated,
         "settings": settings,
         "election": {"slug": plan.slug, "departments": plan.departments, "stations": len(plan.stations), "voters_on_lists": plan.voters_on_lists},
         "timings_seconds": {**{k: round(v, 2) for k, v in timings.items()}, **{k: round(v, 2) for k, v in metrics.phases.items()}},
@@ -172,6 +174,7 @@ réglages : {esc(json.dumps(document['settings'], ensure_ascii=False))}</p>
 <p>Nouvelles tentatives après coupure : {document['retries']}</p>
 <h2>Erreurs</h2><ul>{errors}</ul><ul>{samples}</ul>
 <h2>Bureaux sans résultats</h2><p>{esc(missing)}</p>
+<h2>Bureaux transmis mais non validés</h2><p>{esc(", ".join(document["stations_not_validated"]) or "aucun")}</p>
 <h2>Durées (s)</h2><p>{esc(json.dumps(document['timings_seconds'], ensure_ascii=False))}</p>
 </body></html>"""
 
