@@ -240,12 +240,20 @@ class Driver:
         return response
 
     async def sms(self, body: str, phone: str) -> str:
-        params = self.twilio.sms_params(body, from_number=phone)
-        params["SmsSid"] = params["MessageSid"]
-        response = await self.webhook("SMS (webhook Twilio)", "/twilio/sms", params)
-        if response.status_code != 200:
-            raise RuntimeError(f"SMS refusé (HTTP {response.status_code}) : {response.text[:200]}")
-        return "\n".join(parse_messages(response.text))
+        """One SMS; when the answer is « Erreur interne » (nothing was recorded), the volunteer
+        sends it again a moment later — a new message, a new sid — up to five times."""
+        for attempt in range(5):
+            params = self.twilio.sms_params(body, from_number=phone)
+            params["SmsSid"] = params["MessageSid"]
+            response = await self.webhook("SMS (webhook Twilio)", "/twilio/sms", params)
+            if response.status_code != 200:
+                raise RuntimeError(f"SMS refusé (HTTP {response.status_code}) : {response.text[:200]}")
+            reply = "\n".join(parse_messages(response.text))
+            if not reply.startswith("Erreur interne"):
+                return reply
+            self.metrics.error("SMS (erreur interne, renvoyé)", f"{body.split()[0]} : {reply}")
+            await asyncio.sleep(1.0 + attempt)
+        return reply
 
     # --- the day -----------------------------------------------------------------------------------------
 
@@ -338,7 +346,7 @@ class Driver:
         except (Unanswered, RuntimeError) as error:
             self.metrics.error("participation SMS", str(error))
             return
-        if "enregistrés" in reply:
+        if " votants à " in reply and "enregistrés" in reply:
             self.ledger.turnout_sms += 1
         else:
             self.metrics.error("participation SMS", f"{station.code} : {reply}")
@@ -435,12 +443,22 @@ class Driver:
             self.metrics.error("résultats SMS", f"{station.code} : {reply}")
             return False
         confirmed = await self.sms(f"OK {match.group(1)}", station.president_phone)
-        if "compt" not in confirmed.lower() and "enregistr" not in confirmed.lower() and "confirm" not in confirmed.lower():
+        if not confirmed.startswith("Merci : résultats du bureau") and "déjà confirmés" not in confirmed:
             self.metrics.error("résultats SMS (OK)", f"{station.code} : {confirmed}")
             return False
         return True
 
     async def results_by_phone(self, station: StationPlan, report: SentReport) -> bool:
+        """A call; when the server answers « Erreur interne » (nothing recorded) the volunteer
+        calls again, up to three times."""
+        for attempt in range(3):
+            outcome = await self._call(station, report)
+            if outcome is not None:
+                return outcome
+            await asyncio.sleep(1.0 + attempt)
+        return False
+
+    async def _call(self, station: StationPlan, report: SentReport) -> bool | None:
         call_sid = new_sid("CA")
         base = {"CallSid": call_sid, "AccountSid": "AC" + "0" * 32, "From": station.president_phone, "To": "+33757000000", "Direction": "inbound"}
         answer = parse_voice(await self.webhook("appel (webhook Twilio)", "/twilio/voice", {**base, "CallStatus": "ringing"}))
@@ -448,12 +466,12 @@ class Driver:
         for digits in keys:
             if answer.action is None:
                 self.metrics.error("résultats téléphone", f"{station.code} : appel terminé trop tôt : {answer.said[:200]}")
-                return False
+                return None if answer.said.startswith("Erreur interne") else False
             path = self.twilio.path_of(answer.action)
             answer = parse_voice(await self.webhook("touches (webhook Twilio)", path, {**base, "CallStatus": "in-progress", "Digits": digits}))
-        if "enregistrés" not in answer.said and "identiques" not in answer.said:
+        if "suffrages exprimés" not in answer.said and "identiques à ceux déjà enregistrés" not in answer.said:
             self.metrics.error("résultats téléphone", f"{station.code} : {answer.said[:300]}")
-            return False
+            return None if answer.said.startswith("Erreur interne") else False
         return True
 
     async def results_by_tablet(self, station: StationPlan, report: SentReport) -> bool:
