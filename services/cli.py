@@ -285,6 +285,7 @@ def serve(
     port: Annotated[int, typer.Option(help="Port")] = 8000,
     workers: Annotated[int, typer.Option(help="Nombre de processus")] = 1,
     migrate: Annotated[bool, typer.Option(help="Appliquer les migrations avant de démarrer")] = False,
+    access_log: Annotated[bool, typer.Option(help="Journal de chaque requête HTTP")] = True,
 ) -> None:
     """Production : sert l'application sur DATABASE_URL (plusieurs processus possibles)."""
     import uvicorn
@@ -306,6 +307,7 @@ def serve(
         proxy_headers=True,
         forwarded_allow_ips="*",
         log_level="info",
+        access_log=access_log,
     )
 
 

@@ -191,6 +191,7 @@ def cli_apps() -> list[tuple[str, Any]]:
 
     from polling.cli import privacy_app as privacy_cli
     from polling.cli import stations_app as stations_cli
+    from rehearsal.cli import app as rehearse_cli
 
     return [
         ("parrainages", sponsorship_cli),
@@ -198,4 +199,5 @@ def cli_apps() -> list[tuple[str, Any]]:
         ("registry", registry_cli),
         ("stations", stations_cli),
         ("privacy", privacy_cli),
+        ("rehearse", rehearse_cli),
     ]

@@ -13,7 +13,7 @@ from services.auth.dependencies import iter_api_routes, unguarded_routes
 
 ROOT = Path(__file__).resolve().parents[1]
 # A package may import only the packages to its left (and itself).
-LAYERS = ["services", "audit", "voter_registry", "polling", "results"]
+LAYERS = ["services", "audit", "voter_registry", "polling", "results", "rehearsal"]
 # The composition roots: the only platform modules that wire the domain packages in.
 COMPOSITION_ROOTS = {"services/composition.py", "services/cli.py"}
 
