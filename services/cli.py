@@ -308,6 +308,10 @@ def serve(
         forwarded_allow_ips="*",
         log_level="info",
         access_log=access_log,
+        # A worker imports every domain package and loads the territory before it answers the
+        # supervisor's health check: uvicorn's default 5 s is too short on a loaded 2-core machine
+        # (workers were killed and restarted in a loop during the results-burst benchmark).
+        timeout_worker_healthcheck=60,
     )
 
 
