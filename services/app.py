@@ -9,12 +9,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -106,7 +108,26 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, exc.status_code, code, message)
 
 
+def _database_unreachable(exc: BaseException) -> bool:
+    """A connection lost to a database restart or failover (not a bug: the request may be resent)."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    return isinstance(exc, (ConnectionError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.CannotConnectNowError))
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if _database_unreachable(exc) or _database_unreachable(exc.__cause__ or exc):
+        # The pool drops every connection made before the failure: the next request reconnects.
+        # The transaction was not committed, so nothing was recorded: say so, and ask to resend.
+        logger.warning("Base de données injoignable sur %s %s : %s", request.method, request.url.path, exc)
+        response = _error_response(
+            request,
+            503,
+            "database_unavailable",
+            "La base de données redémarre : rien n'a été enregistré. Renvoyez dans quelques secondes.",
+        )
+        response.headers["Retry-After"] = "5"
+        return response
     logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
     return _error_response(
         request,

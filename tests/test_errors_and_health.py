@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydantic import ValidationError
 
@@ -57,3 +59,23 @@ def test_production_refuses_default_secrets() -> None:
         Settings(mode=Mode.PRODUCTION, secret_key="s" * 40, sms_gateway="twilio")
     assert Settings(mode=Mode.DEMO).secret_key  # demo and tests may use the default
     assert Settings(mode=Mode.PRODUCTION, secret_key="s" * 40).mode == Mode.PRODUCTION
+
+
+async def test_a_database_restart_answers_503_asking_to_resend_not_an_internal_error() -> None:
+    # What a request in flight meets when PostgreSQL restarts (found by `primaires rehearse
+    # --faults pg-restart`): its pooled connection is dead. Nothing was committed; the volunteer
+    # or the tablet must be told to resend, not that the software is broken.
+    from sqlalchemy.exc import DBAPIError
+    from starlette.requests import Request
+
+    from services.app import _unexpected_error
+
+    scope = {"type": "http", "method": "POST", "path": "/api/v1/polling/checkins", "headers": [(b"accept", b"application/json")],
+             "query_string": b"", "app": None}  # fmt: skip
+    lost = DBAPIError("SELECT 1", {}, ConnectionResetError("connection lost"), connection_invalidated=True)
+    response = await _unexpected_error(Request(scope), lost)
+    assert response.status_code == 503 and response.headers["retry-after"] == "5"
+    body = json.loads(response.body)
+    assert body["code"] == "database_unavailable" and "rien n'a été enregistré" in body["message"]
+    bug = await _unexpected_error(Request(scope), ZeroDivisionError())
+    assert bug.status_code == 500
