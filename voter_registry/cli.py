@@ -64,6 +64,7 @@ def import_lists(
     from services import db
     from services.cli import CLI_ACTOR, database_url, run_with_database
     from services.errors import AppError
+    from services.settings import settings
     from voter_registry.errors import RegistryBoundElsewhere
     from voter_registry.import_job import FileOutcome, run_import
     from voter_registry.importer import bind_registry, list_files, refresh_statistics
@@ -131,8 +132,9 @@ def import_lists(
                     if "postérieur" not in warning:
                         progress.console.print(f"[yellow]Attention[/] {result.file} : {warning}")
 
+            # The workers write as the application's restricted role, like every other writer.
             await run_import(
-                database_url(),
+                settings().database_url or database_url(),
                 CLI_ACTOR,
                 target,
                 files,
@@ -141,8 +143,8 @@ def import_lists(
                 on_outcome=outcome,
             )
             if totals["imported"] or totals["replaced"]:
-                async with db.session_scope() as session:
-                    await refresh_statistics(session)
+                # ANALYZE needs the table's owner (PostgreSQL 16): statistics, not election data.
+                await refresh_statistics(database_url())
 
     started_at = time.monotonic()
     try:
