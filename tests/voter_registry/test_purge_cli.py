@@ -1,7 +1,7 @@
 """`primaires registry purge` as the organisers run it on the server, in a child process.
 
 Configured as in production: DATABASE_URL is the restricted application role,
-PRIMAIRES_MIGRATION_DATABASE_URL the schema owner. Lists are imported, the purge is
+PRIMAIRES_MIGRATION_DATABASE_URL the schema owner. Lists are imported with the CLI, the purge is
 refused before the end of the election without --force, then done: every registry table is
 empty and the log holds the purge with its counts and no name.
 """
@@ -13,14 +13,11 @@ import json
 import subprocess
 import sys
 
-import asyncpg
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+from pathlib import Path
 
-from services import db
-from services.elections.models import Election
-from tests.voter_registry.conftest import ACTOR, child_environment, file_name, line, reu_file
-from voter_registry.importer import bytes_file, import_commune_file
+import asyncpg
+
+from tests.voter_registry.conftest import child_environment, file_name, line, reu_file
 
 
 def _primaires(environment: dict[str, str], *arguments: str) -> subprocess.CompletedProcess[str]:
@@ -44,27 +41,17 @@ def _fetch(url: str, query: str) -> list[asyncpg.Record]:
     return asyncio.run(run())
 
 
-async def _import(app_url: str, files: list) -> None:  # noqa: ANN001
-    engine = create_async_engine(db.to_async_url(app_url))
-    try:
-        async with AsyncSession(engine, expire_on_commit=False) as session:
-            election = await session.scalar(select(Election).where(Election.slug == "scratch"))
-            for file in files:
-                await import_commune_file(session, ACTOR, election, file)
-            await session.commit()
-    finally:
-        await engine.dispose()
-
-
-def test_purge_from_the_command_line(scratch_database: tuple[str, str]) -> None:
+def test_purge_from_the_command_line(scratch_database: tuple[str, str], tmp_path: Path) -> None:
     owner_url, app_url = scratch_database
     environment = child_environment(owner_url, app_url)
-    # The lists are loaded in this process (the command-line import, as the application role,
-    # is exercised by test_kill.py; each child process costs seconds of imports).
-    asyncio.run(_import(app_url, [
-        bytes_file(file_name("33063"), reu_file([line(), line(birth_name="DUPONT", bureau="0002")])),
-        bytes_file(file_name("2A004"), reu_file([line(commune="2A004", birth_name="SANTONI")])),
-    ]))  # fmt: skip
+    folder = tmp_path / "listes"
+    folder.mkdir()
+    (folder / file_name("33063")).write_bytes(reu_file([line(), line(birth_name="DUPONT", bureau="0002")]))
+    (folder / file_name("2A004")).write_bytes(reu_file([line(commune="2A004", birth_name="SANTONI")]))
+    imported = _primaires(environment, "registry", "import", str(folder), "--election", "scratch")
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    # Statistics refreshed by the owner at the end of the import (the application role may not).
+    assert _fetch(owner_url, "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables WHERE relname = 'voter'")[0][0]
     assert _fetch(owner_url, "SELECT count(*) FROM voter")[0][0] == 3
 
     refused = _primaires(environment, "registry", "purge", "--election", "scratch", "--yes")
