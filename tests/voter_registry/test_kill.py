@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import asyncpg
-import pytest
 
 from tests.voter_registry.conftest import child_environment, file_name, line, reu_file
 from voter_registry.generator import GeneratorOptions, generate
