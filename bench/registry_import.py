@@ -153,7 +153,15 @@ def main() -> None:
             total_bytes += len(generated.data)
         generation_seconds = time.perf_counter() - started
         cpu_before = calibration()
-        environment = {**os.environ, "DATABASE_URL": url, "PRIMAIRES_MODE": "test", "PRIMAIRES_SECRET_KEY": "b" * 40}
+        # Configured as on a server: the application's restricted role writes, the owner's URL
+        # serves the migrations and the final ANALYZE.
+        environment = {
+            **os.environ,
+            "DATABASE_URL": embedded_pg.app_url(url),
+            "PRIMAIRES_MIGRATION_DATABASE_URL": url,
+            "PRIMAIRES_MODE": "test",
+            "PRIMAIRES_SECRET_KEY": "b" * 40,
+        }
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(folder), "--election", "bench", "--jobs", str(args.jobs)],

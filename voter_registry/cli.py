@@ -64,6 +64,7 @@ def import_lists(
     from services import db
     from services.cli import CLI_ACTOR, database_url, run_with_database
     from services.errors import AppError
+    from services.settings import settings
     from voter_registry.errors import RegistryBoundElsewhere
     from voter_registry.import_job import FileOutcome, run_import
     from voter_registry.importer import bind_registry, list_files, refresh_statistics
@@ -131,8 +132,9 @@ def import_lists(
                     if "postérieur" not in warning:
                         progress.console.print(f"[yellow]Attention[/] {result.file} : {warning}")
 
+            # The workers write as the application's restricted role, like every other writer.
             await run_import(
-                database_url(),
+                settings().database_url or database_url(),
                 CLI_ACTOR,
                 target,
                 files,
@@ -141,8 +143,8 @@ def import_lists(
                 on_outcome=outcome,
             )
             if totals["imported"] or totals["replaced"]:
-                async with db.session_scope() as session:
-                    await refresh_statistics(session)
+                # ANALYZE needs the table's owner (PostgreSQL 16): statistics, not election data.
+                await refresh_statistics(database_url())
 
     started_at = time.monotonic()
     try:
@@ -246,27 +248,47 @@ def purge(
     yes: Annotated[bool, typer.Option("--yes", help="Ne pas demander de confirmation")] = False,
 ) -> None:
     """Détruit la copie des listes électorales et les inscriptions complémentaires d'une élection."""
+    import asyncio
+
     from services import db
-    from services.cli import CLI_ACTOR, run_with_database
+    from services.cli import CLI_ACTOR, database_url
     from services.errors import AppError
+    from services.migrations import runner
     from voter_registry.service import purge_registry
 
     if not yes and not typer.confirm(f"Détruire définitivement les listes électorales de l'élection « {election} » ?"):
         raise typer.Exit(code=1)
 
+    # An administrative operation, run on the server like the migrations: with the schema
+    # owner's URL (PRIMAIRES_MIGRATION_DATABASE_URL, or the embedded database's owner) the
+    # lists are TRUNCATEd and their files removed at once; with only the application's URL
+    # they are DELETEd (its role may not TRUNCATE). Either way in one transaction with the
+    # audit event.
+    owner_url = database_url()
+    runner.upgrade(owner_url)
+
     async def work() -> Any:
-        async with db.session_scope() as session:
-            target = await _election(session, election)
-            return await purge_registry(session, CLI_ACTOR, target, force=force)
+        db.init_database(owner_url, pool_size=1)
+        try:
+            async with db.session_scope() as session:
+                target = await _election(session, election)
+                return await purge_registry(session, CLI_ACTOR, target, force=force)
+        finally:
+            await db.database().dispose()
 
     try:
-        report = run_with_database(work, migrate=True)
+        report = asyncio.run(work())
     except (AppError, LookupError) as error:
         _fail(getattr(error, "message", str(error)))
     console.print(
         f"Listes purgées : {report.voters:,} électeurs de {report.communes:,} communes, {report.imports:,} rapports "
         f"d'import, {report.supplementary:,} inscriptions complémentaires. L'opération est inscrite au journal.".replace(",", "\u202f")
     )
+    if report.method == "delete":
+        console.print(
+            "Les lignes sont supprimées ; l'espace disque sera libéré par le prochain VACUUM automatique "
+            "(pour effacer les fichiers sans attendre : VACUUM FULL voter, par le propriétaire de la base)."
+        )
 
 
 @members_app.command("import")

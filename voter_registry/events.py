@@ -106,3 +106,4 @@ class RegistryPurged(Event):
     communes: int
     imports: int
     before_end: bool  # purged before every round was closed (with --force)
+    method: str  # "truncate" (schema owner), "delete" (application role) or "none" (supplementary only)

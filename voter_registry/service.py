@@ -701,6 +701,39 @@ class PurgeReport:
     supplementary: int
     communes: int
     imports: int
+    # How the lists were destroyed: "truncate" (the schema owner: the files are gone at once),
+    # "delete" (the application role: rows deleted, the space reclaimed by the next vacuum),
+    # "none" (only supplementary registrations to delete).
+    method: str = "none"
+
+
+# Children before parents (registry_reject references registry_import).
+REGISTRY_TABLES = ("registry_reject", "voter", "registry_bureau", "registry_commune", "registry_import", "registry_state")
+
+
+async def _empty_registry_tables(session: AsyncSession) -> str:
+    """Empty the copy of the lists, with TRUNCATE when the connected role may, else DELETE.
+
+    The application role (`primaires_app`) is refused TRUNCATE on every table (see
+    services/migrations/privileges.py), so the purge works with DELETE as that role; run as
+    the schema owner (what `primaires registry purge` does when it has the owner's URL),
+    TRUNCATE removes the data files at once instead of leaving dead rows on disk until the
+    next vacuum — better for a copy of the electoral lists that must disappear. Both run in
+    the caller's transaction, with the audit event: all or nothing.
+    """
+    may_truncate = await session.scalar(
+        text(
+            "SELECT bool_and(has_table_privilege(current_user, t, 'TRUNCATE')) "
+            "FROM unnest(CAST(:tables AS text[])) AS t"
+        ),
+        {"tables": list(REGISTRY_TABLES)},
+    )
+    if may_truncate:
+        await session.execute(text(f"TRUNCATE {', '.join(REGISTRY_TABLES)} RESTART IDENTITY"))
+        return "truncate"
+    for table in REGISTRY_TABLES:
+        await session.execute(text(f"DELETE FROM {table}"))
+    return "delete"
 
 
 async def purge_registry(session: AsyncSession, actor: Actor, election: Election, *, force: bool = False) -> PurgeReport:
@@ -736,13 +769,9 @@ async def purge_registry(session: AsyncSession, actor: Actor, election: Election
     if not owns_lists and not supplementary:
         raise NotFound("Il n'y a rien à purger pour cette élection : aucune liste ni inscription complémentaire.", code="nothing_to_purge")
     note_write(session, "voter")
+    method = "none"
     if owns_lists:
-        await session.execute(
-            text(
-                "TRUNCATE voter, registry_bureau, registry_commune, registry_reject, registry_import, registry_state "
-                "RESTART IDENTITY"
-            )
-        )
+        method = await _empty_registry_tables(session)
         session.expunge_all()
     await session.execute(delete(SupplementaryVoter).where(SupplementaryVoter.election_id == election.id))
     record(
@@ -755,9 +784,10 @@ async def purge_registry(session: AsyncSession, actor: Actor, election: Election
             communes=communes,
             imports=imports,
             before_end=bool(unfinished),
+            method=method,
         ),
     )
-    return PurgeReport(voters, supplementary, communes, imports)
+    return PurgeReport(voters, supplementary, communes, imports, method)
 
 
 # --- Overviews for the pages -----------------------------------------------------------------------

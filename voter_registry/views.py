@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, File, Form, Request, UploadFile
+from fastapi import APIRouter, File, Form, Path, Request, UploadFile
 from fastapi.responses import Response
 
 from services import web
@@ -16,7 +16,7 @@ from services.db import DbSession
 from services.errors import AppError, InvalidInput
 from services.validation import french_validation_errors
 from voter_registry import service
-from voter_registry.api import MAX_UPLOAD, current_election
+from voter_registry.api import MAX_ROW_ID, MAX_UPLOAD, current_election
 from voter_registry.dependencies import (
     DepartmentListsReader,
     ListsOrganiser,
@@ -70,7 +70,7 @@ async def overview(request: Request, session: DbSession, who: NationalListsReade
 
 
 @router.get("/registre/imports/{import_id}")
-async def import_page(import_id: int, request: Request, session: DbSession, who: ListsReader) -> Response:
+async def import_page(import_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)], request: Request, session: DbSession, who: ListsReader) -> Response:
     check_import_scope(who, await session.get(RegistryImport, import_id))
     report, rejects = await service.import_detail(session, import_id)
     world = await territory(session)

@@ -129,6 +129,10 @@ async def test_import_reports(client, users, session, loaded) -> None:
     assert (await client.get(f"/registre/imports/{ajaccio_import}", headers={"accept": "text/html"})).status_code == 403
     listed = (await client.get("/api/v1/registry/imports")).json()
     assert {i["commune_code"] for i in listed} == {"33063"}
+    # An id beyond PostgreSQL's integer range is a bad request, not a driver overflow (found by fuzzing).
+    for path in ("/api/v1/registry/imports/-270008980601296", "/api/v1/registry/imports/2147483648", "/registre/imports/0"):
+        response = await client.get(path)
+        assert response.status_code == 422, path
 
 
 async def test_pages_by_role(client, users, session, loaded) -> None:
