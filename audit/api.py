@@ -213,14 +213,31 @@ async def export_key(_who: Public) -> PlainTextResponse:
     return PlainTextResponse(keys.require_signer().verifier_key + "\n")
 
 
-@router.get("/export/checkpoints.jsonl", summary="Export : points de contrôle signés (JSONL)")
+JSONL = {200: {"content": {"application/jsonl": {"schema": {"type": "string"}}}, "description": "Une ligne JSON par élément"}}
+
+
+class JsonLinesResponse(PlainTextResponse):
+    media_type = "application/jsonl"
+
+
+@router.get(
+    "/export/checkpoints.jsonl",
+    summary="Export : points de contrôle signés (JSONL)",
+    response_class=JsonLinesResponse,
+    responses=JSONL,
+)
 async def export_checkpoints(session: DbSession, _who: Public) -> PlainTextResponse:
     notes = await export.checkpoint_notes(session)
     body = b"".join(verifier.checkpoint_line(note) for note in notes)
     return PlainTextResponse(body, media_type="application/jsonl")
 
 
-@router.get("/export/events.jsonl", summary="Export : événements scellés (JSONL, en flux)")
+@router.get(
+    "/export/events.jsonl",
+    summary="Export : événements scellés (JSONL, en flux)",
+    response_class=JsonLinesResponse,
+    responses=JSONL,
+)
 async def export_events(
     session: DbSession,
     streaming: StreamSession,

@@ -115,7 +115,15 @@ def _database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, (ConnectionError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.CannotConnectNowError))
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
+def _number_out_of_range(exc: BaseException) -> bool:
+    """An integer too large for its column, refused by asyncpg before it reaches the database."""
+    original = getattr(exc, "orig", None) or exc
+    return isinstance(exc, DBAPIError) and "out of int" in str(original) and "range" in str(original)
+
+
+async def _database_error(request: Request, exc: Exception) -> Response:
+    """Errors raised by the database driver. Registered for DBAPIError itself (not left to the
+    last-resort handler, which re-raises after answering) because two of them are not bugs."""
     if _database_unreachable(exc) or _database_unreachable(exc.__cause__ or exc):
         # The pool drops every connection made before the failure: the next request reconnects.
         # The transaction was not committed, so nothing was recorded: say so, and ask to resend.
@@ -128,6 +136,18 @@ async def _unexpected_error(request: Request, exc: Exception) -> Response:
         )
         response.headers["Retry-After"] = "5"
         return response
+    if _number_out_of_range(exc):
+        # No row has such an identifier and no quantity can be that large: bad input, not a bug.
+        return _error_response(
+            request,
+            422,
+            "invalid_input",
+            "Un nombre est hors des limites acceptées : vérifiez l'identifiant ou la quantité saisis.",
+        )
+    return await _unexpected_error(request, exc)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
     logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
     return _error_response(
         request,
@@ -172,6 +192,7 @@ def create_app(*, run_background_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
 
     app.add_middleware(SecurityHeaders)

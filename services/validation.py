@@ -46,6 +46,9 @@ def _describe(error: dict[str, Any]) -> str:
         return f"doit être inférieur à {context.get('lt')}"
     if kind == "enum" and context.get("expected"):
         return f"valeur non reconnue (attendu : {context['expected']})"
+    if kind == "value_error" and context.get("error"):
+        # Raised by the project's own validators, whose messages are written in French.
+        return str(context["error"])
     return _MESSAGES.get(kind, "valeur invalide")
 
 

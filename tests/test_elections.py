@@ -159,3 +159,15 @@ async def test_organiser_pages_set_up_the_election(client, users, session) -> No
     assert bad.status_code == 303
     shown = await client.get("/organisation", headers=HTML)
     assert "au moins 1" in shown.text
+
+
+async def test_out_of_range_ids_and_hours_with_a_time_zone_are_refused_cleanly(client, users, count_writes) -> None:  # noqa: ANN001
+    # Both were 500s found by the API fuzzer (tests/test_api_fuzz.py).
+    await users.as_role(client, Role.ORGANISER)
+    before = await count_writes()
+    huge = await client.get("/api/v1/elections/270008980601296")
+    assert huge.status_code == 422 and "hors des limites" in huge.json()["message"]
+    mixed = dict(ELECTION, slug="fuseaux", rounds=[{"number": 1, "polling_date": "2027-10-09", "opens_at": "09:00+02:00", "closes_at": "19:00"}])
+    refused = await client.post("/api/v1/elections", json=mixed)
+    assert refused.status_code == 422 and "sans fuseau horaire" in refused.json()["message"]
+    assert await count_writes() == before

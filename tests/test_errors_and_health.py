@@ -68,14 +68,14 @@ async def test_a_database_restart_answers_503_asking_to_resend_not_an_internal_e
     from sqlalchemy.exc import DBAPIError
     from starlette.requests import Request
 
-    from services.app import _unexpected_error
+    from services.app import _database_error
 
     scope = {"type": "http", "method": "POST", "path": "/api/v1/polling/checkins", "headers": [(b"accept", b"application/json")],
              "query_string": b"", "app": None}  # fmt: skip
     lost = DBAPIError("SELECT 1", {}, ConnectionResetError("connection lost"), connection_invalidated=True)
-    response = await _unexpected_error(Request(scope), lost)
+    response = await _database_error(Request(scope), lost)
     assert response.status_code == 503 and response.headers["retry-after"] == "5"
     body = json.loads(response.body)
     assert body["code"] == "database_unavailable" and "rien n'a été enregistré" in body["message"]
-    bug = await _unexpected_error(Request(scope), ZeroDivisionError())
-    assert bug.status_code == 500
+    bug = await _database_error(Request(scope), DBAPIError("SELECT 1/0", {}, ZeroDivisionError()))
+    assert bug.status_code == 500 and json.loads(bug.body)["code"] == "internal_error"

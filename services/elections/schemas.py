@@ -4,16 +4,38 @@ from __future__ import annotations
 
 from datetime import date, time
 
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from services.elections.models import CandidateStatus, Phase
+
+
+def _wall_clock(value: time) -> time:
+    # Opening hours are read on each station's own clock (Paris, Pointe-à-Pitre, Nouméa…): an
+    # hour with a UTC offset would mean something else in each time zone.
+    if value.tzinfo is not None:
+        raise ValueError("une heure d'ouverture ou de clôture est une heure locale, sans fuseau horaire (ex. 09:00)")
+    return value
+
+
+WallClock = Annotated[time, AfterValidator(_wall_clock)]
+
+
+# Served as « HH:MM:SS », a local wall-clock time: documented as such (JSON Schema's "time"
+# format would demand a UTC offset, which these hours do not have).
+LocalTimeOut = Annotated[
+    time,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{2}:\d{2}(:\d{2})?$", "description": "heure locale du bureau"}),
+]
 
 
 class RoundSpec(BaseModel):
     number: int = Field(ge=1, le=2, description="1 ou 2")
     polling_date: date
-    opens_at: time = time(9, 0)
-    closes_at: time = time(19, 0)
+    opens_at: WallClock = time(9, 0)
+    closes_at: WallClock = time(19, 0)
     early_departments: list[str] = Field(default_factory=list, description="Départements votant la veille")
 
 
@@ -41,8 +63,8 @@ class ElectionUpdate(BaseModel):
 
 class RoundUpdate(BaseModel):
     polling_date: date | None = None
-    opens_at: time | None = None
-    closes_at: time | None = None
+    opens_at: WallClock | None = None
+    closes_at: WallClock | None = None
     early_departments: list[str] | None = None
 
 
@@ -76,8 +98,8 @@ class RoundOut(BaseModel):
     id: int
     number: int
     polling_date: date
-    opens_at: time
-    closes_at: time
+    opens_at: LocalTimeOut
+    closes_at: LocalTimeOut
     early_departments: list[str]
     phase: Phase
 
