@@ -360,6 +360,9 @@ def start_gateway(port: int, app_url: str, data_dir: Path) -> subprocess.Popen:
         PRIMAIRES_DB_POOL_SIZE="10",
     )  # fmt: skip
     command = [str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    profile = os.environ.get("BENCH_PROFILE")
+    if profile:  # cProfile of each server process, written at its (graceful) stop: `<BENCH_PROFILE>-<port>.prof`
+        command = [sys.executable, "-m", "cProfile", "-o", f"{profile}-{port}.prof", *command]
     log = open(data_dir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_ready(port, process)
