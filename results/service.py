@@ -243,10 +243,23 @@ def sender_key(phone: str) -> str:
 # --- Per-station lock and history --------------------------------------------------------------
 
 
+def station_lock_key(round_id: int, station_id: int) -> int:
+    """The advisory-lock key of a station in a round (`lock_station`; `STATION_LOCK_KEY_SQL`
+    computes the same in SQL)."""
+    return (0x52 << 56) | ((round_id & 0xFFFFFF) << 32) | (station_id & 0xFFFFFFFF)
+
+
+def station_lock_key_sql(round_id_column: str, station_id_column: str) -> str:
+    """`station_lock_key` as an SQL expression over two columns (to take the lock inside a
+    statement that reads what it needs, saving a round trip on results night)."""
+    return (
+        f"((82::bigint << 56) | (({round_id_column}::bigint & 16777215) << 32) | ({station_id_column}::bigint & 4294967295))"
+    )
+
+
 async def lock_station(session: AsyncSession, round_id: int, station_id: int) -> None:
     """Serialise everything that gives a station a new version in a round (until commit)."""
-    key = (0x52 << 56) | ((round_id & 0xFFFFFF) << 32) | (station_id & 0xFFFFFFFF)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": station_lock_key(round_id, station_id)})
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, bindparam, func, select
+from sqlalchemy import and_, bindparam, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polling import codes
@@ -116,6 +116,20 @@ STATION_FACTS = (
         StationPin.pin_hash,
         _recent_pin_failures("station_key").label("station_failures"),
         _recent_pin_failures("phone_key").label("phone_failures"),
+        # The station lock of the round the message names, taken in the same round trip. What is
+        # read here is read before the lock (as before: the station's row, its PIN); the history
+        # is read after it (`service.locked_view`, a later statement, hence a later snapshot).
+        # `pg_advisory_xact_lock(NULL)` takes no lock (the function is strict).
+        func.pg_advisory_xact_lock(
+            case(
+                (
+                    Round.number == bindparam("round_number"),
+                    literal_column(service.station_lock_key_sql("election_round.id", "station.id")),
+                ),
+                else_=None,
+            )
+        ).label("lock"),
+        case((Round.number == bindparam("round_number"), Round.id), else_=None).label("locked_round_id"),
     )
     .outerjoin(Round, Round.election_id == Station.election_id)
     .outerjoin(StationRound, and_(StationRound.station_id == Station.id, StationRound.round_id == Round.id))
@@ -140,6 +154,7 @@ class StationFacts:
     staff: StaffRef | None  # the sender, when registered for the station
     pin_hash: str | None
     pin_failures: int  # the larger of the station's and the phone's recent failure counts
+    locked_round_id: int | None  # the round whose station lock the query took (the one the message names)
 
     def pin_accepted(self, pin: str) -> bool:
         """True only when `polling.check_pin` would accept `pin` without writing anything (well
@@ -151,8 +166,9 @@ class StationFacts:
         return hmac.compare_digest(self.pin_hash, polling.pin_hash(self.station.code, typed))
 
 
-async def _station_facts(session: AsyncSession, code: str | None, phone: str) -> StationFacts | None:
-    """The facts of the station `code` names (see `STATION_FACTS`), or None (no valid code, no station)."""
+async def _station_facts(session: AsyncSession, code: str | None, phone: str, round_number: int | None) -> StationFacts | None:
+    """The facts of the station `code` names (see `STATION_FACTS`), or None (no valid code, no
+    station). Takes the station lock of round `round_number` when the station's election has one."""
     if not code or not codes.is_valid(code):
         return None
     rows = (
@@ -164,6 +180,7 @@ async def _station_facts(session: AsyncSession, code: str | None, phone: str) ->
                 "station_key": f"station:{code}",
                 "phone_key": polling._phone_key(phone),  # the key `polling.check_pin` counts under
                 "failures_since": service.utcnow() - polling.PIN_WINDOW,
+                "round_number": round_number,
             },
         )
     ).all()
@@ -177,6 +194,7 @@ async def _station_facts(session: AsyncSession, code: str | None, phone: str) ->
         staff=StaffRef(first.staff_id, first.staff_role) if first.staff_id is not None else None,
         pin_hash=first.pin_hash,
         pin_failures=max(int(first.station_failures or 0), int(first.phone_failures or 0)),
+        locked_round_id=next((row.locked_round_id for row in rows if row.locked_round_id is not None), None),
     )
 
 
@@ -288,7 +306,7 @@ async def results_help(session: AsyncSession, sms: SmsContext) -> str:
 )
 async def results_by_sms(session: AsyncSession, sms: SmsContext) -> str:
     number, code_typed = prescan(sms.text)
-    facts = await _station_facts(session, code_typed, sms.from_number)
+    facts = await _station_facts(session, code_typed, sms.from_number, number)
     if facts is not None:
         election_id: int | None = facts.station.election_id
         named, accepting = _pick_rounds(facts.rounds, number)
@@ -338,7 +356,8 @@ async def results_by_sms(session: AsyncSession, sms: SmsContext) -> str:
     now = sms.received_at
     service.check_accepting(station, round_, state, now)
     key = service.sender_key(sms.from_number)
-    await service.lock_station(session, round_.id, station.id)
+    if facts is None or facts.locked_round_id != round_.id:
+        await service.lock_station(session, round_.id, station.id)
     window = timedelta(minutes=results_settings().confirmation_minutes)
     code = new_confirmation_code()
     view = await service.locked_view(session, round_.id, station.id, sender_key=key, code=code, since=service.utcnow() - window)
@@ -380,7 +399,16 @@ async def results_by_sms(session: AsyncSession, sms: SmsContext) -> str:
 # --- OK <code>: the confirmation ------------------------------------------------------------------------
 
 # The report a code designates for this sender (the latest one), with its station, its round and
-# the sender's staff membership: one round trip before the station lock.
+# the sender's staff membership, and its station lock taken: one round trip. The lock is in the
+# select list of the single row the subquery designates; the history is read after it, in a
+# later statement (`service.locked_view`), so it sees what the previous holder committed.
+_DESIGNATED = (
+    select(ResultsReport.id)
+    .where(ResultsReport.sender_key == bindparam("sender_key"), ResultsReport.confirmation_code == bindparam("code"))
+    .order_by(ResultsReport.id.desc())
+    .limit(1)
+    .scalar_subquery()
+)
 PENDING_REPORT = (
     select(
         ResultsReport,
@@ -388,13 +416,14 @@ PENDING_REPORT = (
         Round,
         StationStaff.id.label("staff_id"),
         StationStaff.role.label("staff_role"),
+        func.pg_advisory_xact_lock(
+            literal_column(service.station_lock_key_sql("results_report.round_id", "results_report.station_id"))
+        ).label("lock"),
     )
     .join(Station, Station.id == ResultsReport.station_id)
     .join(Round, Round.id == ResultsReport.round_id)
     .outerjoin(StationStaff, and_(StationStaff.station_id == Station.id, StationStaff.phone == bindparam("phone")))
-    .where(ResultsReport.sender_key == bindparam("sender_key"), ResultsReport.confirmation_code == bindparam("code"))
-    .order_by(ResultsReport.id.desc())
-    .limit(1)
+    .where(ResultsReport.id == _DESIGNATED)
 )
 
 
@@ -420,8 +449,7 @@ async def confirm_by_sms(session: AsyncSession, sms: SmsContext) -> str:
             code="unknown_confirmation_code",
         )
     report, station, round_ = found.ResultsReport, found.Station, found.Round
-    now = sms.received_at
-    await service.lock_station(session, round_.id, station.id)
+    now = sms.received_at  # the station lock is held (taken by PENDING_REPORT)
     view = await service.locked_view(session, round_.id, station.id)
     history = view.history
     target = next(row for row in history if row.id == report.id)

@@ -56,8 +56,40 @@ async def test_report_and_ok_statement_budget(session: AsyncSession, twilio: Twi
     _show("T1", report_sql)
     _show("OK", ok_sql)
     # Before this budget: 19 and 18 here (and 2 more in production, where the session is fresh).
-    assert len(report_sql) <= 11, report_sql
-    assert len(ok_sql) <= 14, ok_sql
+    assert len(report_sql) <= 10, report_sql
+    assert len(ok_sql) <= 13, ok_sql
     from polling import service as polling
 
     assert await polling.state_of(session, station, night.round_1) == StationState.REPORTED
+
+
+async def test_lock_key_in_sql_is_the_python_key(session: AsyncSession) -> None:
+    """The station lock taken inside the SMS queries is the one `lock_station` takes."""
+    from sqlalchemy import text
+
+    from results import service
+
+    expression = service.station_lock_key_sql("CAST(:round_id AS bigint)", "CAST(:station_id AS bigint)")
+    for round_id, station_id in [(1, 1), (7, 123_456), (2**24 + 5, 2**32 + 9), (16_777_215, 4_294_967_295)]:
+        in_sql = await session.scalar(text(f"SELECT {expression}"), {"round_id": round_id, "station_id": station_id})
+        assert in_sql == service.station_lock_key(round_id, station_id)
+
+
+async def test_report_holds_the_station_lock(session: AsyncSession, twilio: TwilioSimulator, night: Night) -> None:
+    """After a T1 and after its OK, the transaction holds the station's advisory lock (taken
+    inside the first query): two messages of one station never interleave."""
+    from sqlalchemy import text
+
+    from results import service
+
+    await close_polls(session, night)
+    station, phone = night.bordeaux, night.presidents[night.bordeaux.code]
+    key = service.station_lock_key(night.round_1.id, station.id)
+    held = text(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+        "AND ((classid::bigint << 32) | objid::bigint) = :key"
+    )
+    reply = await twilio.sms(night.sms(station, figures(412, 3, 2, 200, 120, 87)), from_number=phone)
+    assert await session.scalar(held, {"key": key}) == 1
+    await twilio.sms(f"OK {confirmation_code(reply.text)}", from_number=phone)
+    assert await session.scalar(held, {"key": key}) == 1
