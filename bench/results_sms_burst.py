@@ -26,6 +26,9 @@ What is measured (all on 127.0.0.1, servers started by this script and stopped a
   floor of one raw SQL query summing the same counted reports.
 
 The last line printed is one JSON object with the figures, the floors and the ratios.
+
+``BENCH_PROFILE=/tmp/prof`` runs each server under cProfile (``/tmp/prof-<port>.prof``, written
+when the server stops gracefully): the figures are then those of a profiled run.
 """
 
 import argparse
