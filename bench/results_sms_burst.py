@@ -26,9 +26,6 @@ What is measured (all on 127.0.0.1, servers started by this script and stopped a
   floor of one raw SQL query summing the same counted reports.
 
 The last line printed is one JSON object with the figures, the floors and the ratios.
-
-``BENCH_PROFILE=/tmp/prof`` runs each server under cProfile (``/tmp/prof-<port>.prof``, written
-when the server stops gracefully): the figures are then those of a profiled run.
 """
 
 import argparse
@@ -363,9 +360,6 @@ def start_gateway(port: int, app_url: str, data_dir: Path) -> subprocess.Popen:
         PRIMAIRES_DB_POOL_SIZE="10",
     )  # fmt: skip
     command = [str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    profile = os.environ.get("BENCH_PROFILE")
-    if profile:  # cProfile of each server process, written at its (graceful) stop: `<BENCH_PROFILE>-<port>.prof`
-        command = [sys.executable, "-m", "cProfile", "-o", f"{profile}-{port}.prof", *command]
     log = open(data_dir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_ready(port, process)
