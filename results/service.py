@@ -243,10 +243,23 @@ def sender_key(phone: str) -> str:
 # --- Per-station lock and history --------------------------------------------------------------
 
 
+def station_lock_key(round_id: int, station_id: int) -> int:
+    """The advisory-lock key of a station in a round (`lock_station`; `STATION_LOCK_KEY_SQL`
+    computes the same in SQL)."""
+    return (0x52 << 56) | ((round_id & 0xFFFFFF) << 32) | (station_id & 0xFFFFFFFF)
+
+
+def station_lock_key_sql(round_id_column: str, station_id_column: str) -> str:
+    """`station_lock_key` as an SQL expression over two columns (to take the lock inside a
+    statement that reads what it needs, saving a round trip on results night)."""
+    return (
+        f"((82::bigint << 56) | (({round_id_column}::bigint & 16777215) << 32) | ({station_id_column}::bigint & 4294967295))"
+    )
+
+
 async def lock_station(session: AsyncSession, round_id: int, station_id: int) -> None:
     """Serialise everything that gives a station a new version in a round (until commit)."""
-    key = (0x52 << 56) | ((round_id & 0xFFFFFF) << 32) | (station_id & 0xFFFFFFFF)
-    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+    await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": station_lock_key(round_id, station_id)})
 
 
 @dataclass(frozen=True)
@@ -283,6 +296,69 @@ async def station_history(session: AsyncSession, round_id: int, station_id: int)
         )
         for r in rows
     ]  # fmt: skip
+
+
+HISTORY_STATE_AND_CLASH = text(
+    """
+    SELECT k.state, k.clash, h.* FROM (
+        SELECT (SELECT sr.state FROM station_round sr WHERE sr.round_id = :round_id AND sr.station_id = :station_id) AS state,
+               EXISTS (
+                   SELECT 1 FROM results_report x
+                   WHERE x.sender_key = :sender_key AND x.confirmation_code = :code AND x.received_at > :since
+               ) AS clash
+    ) k LEFT JOIN (
+        SELECT r.id, r.version, r.channel, c.report_id IS NOT NULL AS counted, r.sender_key, r.confirmation_code,
+               r.received_at, r.signatures, r.blank, r.nulls, r.votes, r.contributions_cents, r.findings
+        FROM results_report r LEFT JOIN results_confirmation c ON c.report_id = r.id
+        WHERE r.round_id = :round_id AND r.station_id = :station_id
+    ) h ON true
+    ORDER BY h.version DESC
+    """
+)
+
+
+@dataclass(frozen=True)
+class LockedView:
+    """What an SMS report or confirmation reads once it holds the station lock, in one round trip
+    (results night runs it for every message): the history, the station's state in polling, and
+    whether a new confirmation code is already pending for the sender."""
+
+    history: list[HistoryRow]
+    state: StationState
+    code_taken: bool
+
+
+async def locked_view(
+    session: AsyncSession,
+    round_id: int,
+    station_id: int,
+    *,
+    sender_key: str | None = None,
+    code: str | None = None,
+    since: datetime | None = None,
+) -> LockedView:
+    """`station_history` + the station's state + whether `code` is pending for `sender_key`
+    (received after `since`). Call it holding the station lock (`lock_station`): the statement's
+    snapshot is then taken after the lock, so it sees what the previous holder committed."""
+    rows = (
+        await session.execute(
+            HISTORY_STATE_AND_CLASH,
+            {
+                "round_id": round_id, "station_id": station_id, "sender_key": sender_key, "code": code,
+                "since": since or utcnow(),
+            },
+        )
+    ).all()  # fmt: skip
+    first = rows[0]
+    history = [
+        HistoryRow(
+            r.id, r.version, r.channel, r.counted, r.sender_key, r.confirmation_code, r.received_at,
+            StationReport(r.signatures, r.blank, r.nulls, tuple(r.votes), r.contributions_cents), r.findings,
+        )
+        for r in rows
+        if r.id is not None
+    ]  # fmt: skip
+    return LockedView(history, StationState(first.state) if first.state else StationState.PLANNED, bool(first.clash))
 
 
 def latest_counted(history: Sequence[HistoryRow], channels: Sequence[str] | None = None) -> HistoryRow | None:
@@ -464,25 +540,35 @@ async def count_report(
     )
     session.add(confirmation)
     if state not in (StationState.REPORTED, StationState.VALIDATED):
-        await _mirror_state(session, actor, station, round_, StationState.REPORTED, via=report.channel)
+        await _mirror_state(session, actor, station, round_, StationState.REPORTED, via=report.channel, current=state)
     await session.flush()
     return confirmation
 
 
-async def _mirror_state(session: AsyncSession, actor: Actor, station: Station, round_: Round, to: StationState, *, via: str) -> None:
+async def _mirror_state(
+    session: AsyncSession,
+    actor: Actor,
+    station: Station,
+    round_: Round,
+    to: StationState,
+    *,
+    via: str,
+    current: StationState | None = None,
+) -> None:
     """Keep polling's station state in step (« reported », « validated »). A station that was
-    never staffed (still « planned ») cannot move in polling: its results facts are enough."""
-    current = await polling.state_of(session, station, round_)
+    never staffed (still « planned ») cannot move in polling: its results facts are enough.
+
+    `current`: the state the caller read in this transaction (the station row is then in the
+    session's identity map, so reading it again would only return the same object: on results
+    night that is two round trips per report saved). Without it, it is read here."""
+    if current is None:
+        current = await polling.state_of(session, station, round_)
     if current == to:
         return
     if current == StationState.PLANNED:
         return
-    if to == StationState.REPORTED and current == StationState.VALIDATED:
-        await polling.set_station_state(session, actor, station, round_, StationState.REPORTED, via=via)
-    elif to == StationState.REPORTED:
-        await polling.mark_reported(session, actor, station, round_, via=via)
-    else:
-        await polling.mark_validated(session, actor, station, round_, via=via)
+    # `set_station_state` locks the row, checks the transition and records the event.
+    await polling.set_station_state(session, actor, station, round_, to, via=via)
 
 
 # --- Tablet: entered by the president, countersigned by an assessor ------------------------------------

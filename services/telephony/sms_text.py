@@ -108,20 +108,36 @@ def _gsm_char(char: str) -> str:
     return "?"
 
 
+class _GsmTable(dict):
+    """`str.translate` table: code point → its GSM-7 rewriting, computed once per character
+    (every reply goes through `to_gsm`: a per-character Python loop was a measurable share of
+    the CPU of a results SMS, see bench/results_sms_burst.py)."""
+
+    def __missing__(self, code_point: int) -> str:
+        rewritten = _gsm_char(chr(code_point))
+        if len(self) < 4096:  # bounded: a flood of exotic characters cannot grow it without end
+            self[code_point] = rewritten
+        return rewritten
+
+
+_GSM_TABLE = _GsmTable()
+_GSM_ALL = GSM_BASIC | GSM_EXTENDED
+
+
 def to_gsm(text: str) -> str:
     """`text` rewritten in the GSM-7 alphabet (see the module docstring)."""
     # Quotes of the « guillemets » kind are typed with inner spaces: « OUV » → "OUV".
     text = text.replace("« ", "«").replace("\u00ab\u00a0", "«").replace(" »", "»").replace("\u00a0\u00bb", "»")
-    return "".join(_gsm_char(char) for char in text)
+    return text.translate(_GSM_TABLE)
 
 
 def gsm_length(text: str) -> int:
     """Septets used by a GSM-7 text (extension characters count twice)."""
-    return sum(2 if char in GSM_EXTENDED else 1 for char in text)
+    return len(text) + sum(text.count(char) for char in GSM_EXTENDED)
 
 
 def is_gsm(text: str) -> bool:
-    return all(char in GSM_BASIC or char in GSM_EXTENDED for char in text)
+    return _GSM_ALL.issuperset(text)
 
 
 def segments(text: str) -> int:
