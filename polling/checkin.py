@@ -39,7 +39,7 @@ from polling.models import (
     StationState,
 )
 from polling.service import StationCounts, pick_active_round, station_hours, station_zone
-from services.db import utcnow
+from services.db import note_write, utcnow
 from services.elections.models import Election, Phase, Round
 from services.errors import Conflict, InvalidInput, NotFound, WrongPhase
 from services.events import Actor, record
@@ -430,8 +430,13 @@ async def check_in(
         round_id=round_.id,
         station_id=station.id,
     )
+    # Executed on the session's connection (same transaction) without the ORM's bulk-update
+    # machinery, which re-derives the statement's cache key at each call; the write is declared
+    # to the audit guard by hand (the event is recorded below, in the same transaction).
+    note_write(session, "checkin")
+    connection = await session.connection()
     counts = (
-        await session.execute(
+        await connection.execute(
             _insert_and_count_statement(paper),
             {
                 "p_department_code": station.department_code,

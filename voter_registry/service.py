@@ -274,7 +274,8 @@ async def get_voter(session: AsyncSession, ref: str) -> VoterRecord | None:
         return None
     kind, department, row_id = match[1], match[2], int(match[3])
     world = await territory(session)
-    row = (await session.execute(_voter_statement(kind), {"department": department, "row_id": row_id})).first()
+    connection = await session.connection()  # plain columns: no ORM machinery needed
+    row = (await connection.execute(_voter_statement(kind), {"department": department, "row_id": row_id})).first()
     if row is None:
         return None
     return _record(row, {row.commune_code: world.communes[row.commune_code].name} if row.commune_code in world.communes else {})
