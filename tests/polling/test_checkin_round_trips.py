@@ -52,3 +52,19 @@ async def test_a_tablet_of_an_unknown_station_is_refused_in_french(client, users
     assert response.json()["code"] == "unknown_station" and "n'existe pas" in response.json()["message"]
     assert await session.scalar(select(func.count()).select_from(Checkin)) == before
     assert await count_writes() == before_writes
+
+
+async def test_a_second_api_check_in_is_refused_and_records_nothing(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    ref = (await client.get("/api/v1/registry/search", params={"nom": "dupont"})).json()["results"][0]["ref"]
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    events_before = await session.scalar(select(func.count()).select_from(AuditEvent))
+    writes_before = await count_writes()
+    again = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
+    assert again.json()["message"].startswith("Déjà émargé pour le tour 1 : dans ce bureau")
+    assert await count_writes() == writes_before
+    assert await session.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == 1
