@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from polling import checkin, dashboards, printing, service, where
 from polling.checkin import CheckinRequest
-from polling.dependencies import StaffManager, StationsReader, StationStaffMember, sees_phones, station_and_round, station_of
+from polling.dependencies import StaffManager, StationsReader, StationStaffMember, sees_phones, station_of
 from polling.schemas import (
     CheckinIn,
     CheckinOut,
@@ -110,7 +110,10 @@ async def read_station(station_code: str, session: DbSession, who: StationsReade
 @router.post("/checkins", response_model=CheckinOut, status_code=201)
 async def create_checkin(body: CheckinIn, session: DbSession, who: StationStaffMember) -> CheckinOut:
     """Émarger un électeur au bureau de la tablette (ou saisir un émargement de la liste papier)."""
-    station, round_ = await station_and_round(session, who)
+    found = await checkin.station_checkin_context(session, who.station_code or "")
+    if found is None:
+        await station_of(session, who)  # raises the French refusal
+    station, round_, context = found
     result = await checkin.check_in(
         session,
         who.actor,
@@ -121,6 +124,7 @@ async def create_checkin(body: CheckinIn, session: DbSession, who: StationStaffM
             charter_signed=body.charter_signed, channel=body.channel, identity_checked=body.identity_checked,
             checked_in_at=body.checked_in_at,
         ),
+        context,
     )
     return CheckinOut(
         station_code=result.station_code, round_number=result.round_number, checked_in_at=result.checked_in_at,

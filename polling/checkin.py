@@ -38,8 +38,8 @@ from polling.models import (
     StationRound,
     StationState,
 )
-from polling.service import StationCounts, station_hours, station_zone
-from services.db import utcnow
+from polling.service import StationCounts, pick_active_round, station_hours, station_zone
+from services.db import note_write, utcnow
 from services.elections.models import Election, Phase, Round
 from services.errors import Conflict, InvalidInput, NotFound, WrongPhase
 from services.events import Actor, record
@@ -270,9 +270,69 @@ async def _context(session: AsyncSession, station: Station, round_: Round) -> _C
     )
 
 
-async def check_in(session: AsyncSession, actor: Actor, station: Station, round_: Round, request: CheckinRequest) -> CheckinResult:
-    """Record one participation (see the module docstring); returns the station's new counters."""
-    context = await _context(session, station, round_)
+@cache
+def _station_context_statement():  # noqa: ANN202 - a SQLAlchemy Select
+    """The station (by its code), each round of its election with the station's state in it,
+    and the rest of `_Context`: the API check-in's station, round and context in ONE query
+    (instead of one for the station and its rounds, then one for the context)."""
+    bureaux = (
+        select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
+        .where(StationBureau.station_id == Station.id)
+        .scalar_subquery()
+    )
+    return (
+        select(
+            Station,
+            Round,
+            Election,
+            StationRound.state,
+            PollingExercise.lists_election_id,
+            ElectionPrivacyKey.election_id,
+            ElectionPrivacyKey.token_secret_wrapped,
+            ElectionPrivacyKey.display_key_wrapped,
+            RegistryState.election_id,
+            bureaux,
+        )
+        .select_from(Station)
+        .join(Election, Election.id == Station.election_id)
+        .outerjoin(Round, Round.election_id == Station.election_id)
+        .outerjoin(StationRound, and_(StationRound.round_id == Round.id, StationRound.station_id == Station.id))
+        .outerjoin(PollingExercise, PollingExercise.election_id == Election.id)
+        .outerjoin(ElectionPrivacyKey, ElectionPrivacyKey.election_id == Election.id)
+        .outerjoin(RegistryState, RegistryState.id == 1)
+        .where(Station.code == bindparam("code", type_=String))
+        .order_by(Round.number)
+    )
+
+
+async def station_checkin_context(session: AsyncSession, station_code: str) -> tuple[Station, Round, _Context] | None:
+    """The station of this code, the round polling day works on (`pick_active_round`) and the
+    check-in context of both, in one round trip; None if no station has this code."""
+    rows = (await session.execute(_station_context_statement(), {"code": station_code})).all()
+    if not rows:
+        return None
+    station = rows[0][0]
+    round_ = pick_active_round([row[1] for row in rows if row[1] is not None])
+    row = next(row for row in rows if row[1] is round_)
+    _station, _round, election, state, lists_id, keys_id, token_wrapped, display_wrapped, registry_election_id, area = row
+    return station, round_, _Context(
+        election, state, lists_id, keys_id is not None, token_wrapped, display_wrapped, registry_election_id,
+        frozenset(tuple(item.split(":", 2)) for item in (area or ())),
+    )
+
+
+async def check_in(
+    session: AsyncSession,
+    actor: Actor,
+    station: Station,
+    round_: Round,
+    request: CheckinRequest,
+    context: _Context | None = None,
+) -> CheckinResult:
+    """Record one participation (see the module docstring); returns the station's new counters.
+    `context`: as read by `station_checkin_context` with the station and the round (else read here)."""
+    if context is None:
+        context = await _context(session, station, round_)
     election = context.election if context else None
     if context is None or election is None or round_.election_id != election.id:
         raise InvalidInput("Ce tour n'appartient pas à l'élection de ce bureau.", code="wrong_round")
@@ -370,8 +430,13 @@ async def check_in(session: AsyncSession, actor: Actor, station: Station, round_
         round_id=round_.id,
         station_id=station.id,
     )
+    # Executed on the session's connection (same transaction) without the ORM's bulk-update
+    # machinery, which re-derives the statement's cache key at each call; the write is declared
+    # to the audit guard by hand (the event is recorded below, in the same transaction).
+    note_write(session, "checkin")
+    connection = await session.connection()
     counts = (
-        await session.execute(
+        await connection.execute(
             _insert_and_count_statement(paper),
             {
                 "p_department_code": station.department_code,

@@ -13,19 +13,16 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Annotated
 
 from fastapi import Depends
-from sqlalchemy import String, bindparam, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polling import service
 from polling.models import Station
 from services.auth.dependencies import Access
 from services.auth.principal import Principal
 from services.auth.roles import Role
-from services.elections.models import Round
 from services.errors import NotFound
 
 StationStaffMember = Annotated[Principal, Depends(Access(Role.PRESIDENT, Role.ASSESSOR, Role.TABLET))]
@@ -58,26 +55,6 @@ async def station_of(session: AsyncSession, principal: Principal) -> Station:
             code="unknown_station",
         )
     return station
-
-
-@cache
-def _station_and_rounds_statement():  # noqa: ANN202 - built once (the check-in's hot path)
-    return (
-        select(Station, Round)
-        .select_from(Station)
-        .outerjoin(Round, Round.election_id == Station.election_id)
-        .where(Station.code == bindparam("code", type_=String))
-        .order_by(Round.number)
-    )
-
-
-async def station_and_round(session: AsyncSession, principal: Principal) -> tuple[Station, Round]:
-    """The principal's station and the round polling day works on, in one query (the check-in's
-    hot path)."""
-    rows = (await session.execute(_station_and_rounds_statement(), {"code": principal.station_code or ""})).all()
-    if not rows:
-        await station_of(session, principal)  # raises the French refusal
-    return rows[0][0], service.pick_active_round([round_ for _station, round_ in rows if round_ is not None])
 
 
 async def department_station(session: AsyncSession, department_code: str, station_code: str) -> Station:

@@ -7,6 +7,7 @@ memory spare a join on the hot path. Reference data changes only when the shippe
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
@@ -68,11 +69,32 @@ class Territory:
 
 
 _cache: list[Territory] = []
+# Single flight: the first requests after a start arrive together (16 tablets at once); without
+# the lock each would read the 35,000 communes itself, ~16 times the work, at the worst moment.
+# One lock per event loop (tests and CLI commands each run their own loop).
+_locks: dict[asyncio.AbstractEventLoop, asyncio.Lock] = {}
+
+
+def _loading() -> asyncio.Lock:
+    loop = asyncio.get_running_loop()
+    lock = _locks.get(loop)
+    if lock is None:
+        for stale in [other for other in _locks if other.is_closed()]:
+            del _locks[stale]
+        lock = _locks[loop] = asyncio.Lock()
+    return lock
 
 
 async def territory(session: AsyncSession) -> Territory:
     if _cache and _cache[0].communes:
         return _cache[0]
+    async with _loading():
+        if _cache and _cache[0].communes:  # loaded by the request we waited for
+            return _cache[0]
+        return await _load(session)
+
+
+async def _load(session: AsyncSession) -> Territory:
     loaded = Territory()
     for row in await session.execute(select(Department.code, Department.name)):
         loaded.departments[row.code] = row.name

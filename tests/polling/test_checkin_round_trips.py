@@ -1,0 +1,70 @@
+"""The tablet check-in's hot path stays short: a bounded number of statements per check-in
+(200 per second at the national peak), with the same French refusals."""
+
+from __future__ import annotations
+
+from sqlalchemy import event, func, select
+
+from polling import service
+from polling.models import Checkin
+from services.auth.roles import Role
+from services.events import AuditEvent
+from tests.polling.conftest import ORGANISER, World
+from voter_registry.territory_cache import territory
+
+BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
+
+
+async def test_an_api_check_in_costs_five_statements(client, users, session, world: World) -> None:  # noqa: ANN001
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    found = await client.get("/api/v1/registry/search", params={"nom": "dupont"})
+    ref = found.json()["results"][0]["ref"]
+    await territory(session)  # loaded once per process (not the check-in's cost)
+    statements: list[str] = []
+
+    def counted(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
+            statements.append(statement)
+
+    sync_engine = (await session.connection()).sync_engine
+    event.listen(sync_engine, "before_cursor_execute", counted)
+    try:
+        response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    finally:
+        event.remove(sync_engine, "before_cursor_execute", counted)
+    assert response.status_code == 201, response.text
+    assert response.json()["station_code"] == world.bordeaux.code and response.json()["counts"]["tablet"] == 1
+    # The session (with its tablet), the station with its round and context, the voter, the
+    # insert-and-count, the audit event.
+    assert len(statements) == 5, statements
+    assert await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "polling.checked_in")) == 1
+
+
+async def test_a_tablet_of_an_unknown_station_is_refused_in_french(client, users, session, count_writes) -> None:  # noqa: ANN001
+    await users.as_role(client, Role.TABLET, station="ZZ9999")
+    await session.commit()
+    before_writes = await count_writes()
+    before = await session.scalar(select(func.count()).select_from(Checkin))
+    response = await client.post("/api/v1/polling/checkins", json={"ref": "L-33-1", **BODY})
+    assert response.status_code == 404
+    assert response.json()["code"] == "unknown_station" and "n'existe pas" in response.json()["message"]
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == before
+    assert await count_writes() == before_writes
+
+
+async def test_a_second_api_check_in_is_refused_and_records_nothing(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    ref = (await client.get("/api/v1/registry/search", params={"nom": "dupont"})).json()["results"][0]["ref"]
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    events_before = await session.scalar(select(func.count()).select_from(AuditEvent))
+    writes_before = await count_writes()
+    again = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
+    assert again.json()["message"].startswith("Déjà émargé pour le tour 1 : dans ce bureau")
+    assert await count_writes() == writes_before
+    assert await session.scalar(select(func.count()).select_from(AuditEvent)) == events_before
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == 1
