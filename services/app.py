@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -108,13 +107,6 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return _error_response(request, exc.status_code, code, message)
 
 
-def _database_unreachable(exc: BaseException) -> bool:
-    """A connection lost to a database restart or failover (not a bug: the request may be resent)."""
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(exc, (ConnectionError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.CannotConnectNowError))
-
-
 def _number_out_of_range(exc: BaseException) -> bool:
     """An integer too large for its column, refused by asyncpg before it reaches the database."""
     original = getattr(exc, "orig", None) or exc
@@ -124,7 +116,7 @@ def _number_out_of_range(exc: BaseException) -> bool:
 async def _database_error(request: Request, exc: Exception) -> Response:
     """Errors raised by the database driver. Registered for DBAPIError itself (not left to the
     last-resort handler, which re-raises after answering) because two of them are not bugs."""
-    if _database_unreachable(exc) or _database_unreachable(exc.__cause__ or exc):
+    if db.connection_lost(exc):
         # The pool drops every connection made before the failure: the next request reconnects.
         # The transaction was not committed, so nothing was recorded: say so, and ask to resend.
         logger.warning("Base de données injoignable sur %s %s : %s", request.method, request.url.path, exc)
@@ -148,6 +140,8 @@ async def _database_error(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    if db.connection_lost(exc):
+        return await _database_error(request, exc)
     logger.exception("Erreur inattendue sur %s %s", request.method, request.url.path)
     return _error_response(
         request,

@@ -16,8 +16,10 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
+import asyncpg
 from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
@@ -179,3 +181,17 @@ def _refuse_unaudited_commit(session: Session) -> None:
 def _reset_audit_tracking(session: Session, *_args: Any) -> None:
     session.info.pop("audited_writes", None)
     session.info.pop("audit_events", None)
+
+
+def connection_lost(exc: BaseException) -> bool:
+    """A connection lost to a database restart or failover: not a bug, nothing was committed,
+    the request may be resent (the pool reconnects on the next checkout)."""
+    for candidate in (exc, exc.__cause__):
+        if isinstance(candidate, DBAPIError) and candidate.connection_invalidated:
+            return True
+        if isinstance(
+            candidate,
+            (ConnectionError, asyncpg.exceptions.ConnectionDoesNotExistError, asyncpg.exceptions.CannotConnectNowError),
+        ):
+            return True
+    return False

@@ -27,7 +27,7 @@ from typing import Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.db import UnauditedChange
+from services.db import UnauditedChange, connection_lost
 from services.errors import AppError
 
 logger = logging.getLogger("primaires.telephony")
@@ -85,8 +85,12 @@ async def run_guarded(
     except AppError as refusal:
         await _run_after_rollback(session, hooks, what)
         return Guarded(refusal=refusal)
-    except Exception:  # noqa: BLE001 - any failure becomes a French reply, never a 500 to Twilio
+    except Exception as error:  # noqa: BLE001 - any failure becomes a French reply, never a 500 to Twilio
         hooks.take()
+        if connection_lost(error):
+            # Not a failure of the command: the database restarted. The application's handler
+            # answers « rien n'a été enregistré, renvoyez » (TwiML), not « Erreur interne ».
+            raise
         logger.exception("Échec inattendu de %s : modifications annulées", what)
         return Guarded(failed=True)
     hooks.take()
