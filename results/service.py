@@ -57,7 +57,7 @@ from services.db import utcnow
 from services.elections import service as elections
 from services.elections.models import Candidate, Election, Phase, Round
 from services.errors import Conflict, Forbidden, InvalidInput, NotFound, WrongPhase
-from services.events import Actor, record
+from services.events import Actor, AuditEvent, record
 from services.settings import settings
 
 REPORT_PHASES = (Phase.POLLS_OPEN, Phase.POLLS_CLOSED)
@@ -808,23 +808,10 @@ async def validate_station(
             **figures_payload(target.report),
         ),
     )
-    await session.flush()
-    validation = ResultsValidation(
-        round_id=round_.id,
-        station_id=station.id,
-        department_code=station.department_code,
-        version=version,
-        action=ValidationAction.VALIDATED.value,
-        report_id=target.id,
-        comment=comment,
+    return await _add_validation(
+        session, actor, station, round_, event, version, ValidationAction.VALIDATED, report_id=target.id, comment=comment,
         account_id=account_id,
-        actor=actor.id,
-        event_id=event.id,
-    )
-    session.add(validation)
-    await _mirror_state(session, actor, station, round_, StationState.VALIDATED, via="commission")
-    await session.flush()
-    return validation
+    )  # fmt: skip
 
 
 async def reopen_station(
@@ -852,21 +839,43 @@ async def reopen_station(
             comment=comment,
         ),
     )
+    return await _add_validation(
+        session, actor, station, round_, event, version, ValidationAction.REOPENED, report_id=None, comment=comment,
+        account_id=account_id,
+    )  # fmt: skip
+
+
+async def _add_validation(
+    session: AsyncSession,
+    actor: Actor,
+    station: Station,
+    round_: Round,
+    event: AuditEvent,
+    version: int,
+    action: ValidationAction,
+    *,
+    report_id: int | None,
+    comment: str,
+    account_id: int | None,
+) -> ResultsValidation:
+    """The commission's validation row (insert-only, versioned), after its event is flushed; the
+    station's state in polling follows (validated, or back to reported when reopened)."""
     await session.flush()
     validation = ResultsValidation(
         round_id=round_.id,
         station_id=station.id,
         department_code=station.department_code,
         version=version,
-        action=ValidationAction.REOPENED.value,
-        report_id=None,
+        action=action.value,
+        report_id=report_id,
         comment=comment,
         account_id=account_id,
         actor=actor.id,
         event_id=event.id,
     )
     session.add(validation)
-    await _mirror_state(session, actor, station, round_, StationState.REPORTED, via="commission")
+    state = StationState.VALIDATED if action == ValidationAction.VALIDATED else StationState.REPORTED
+    await _mirror_state(session, actor, station, round_, state, via="commission")
     await session.flush()
     return validation
 
