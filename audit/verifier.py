@@ -188,9 +188,9 @@ def checkpoint_line(note: str) -> bytes:
     return json.dumps({"note": note}, ensure_ascii=False, separators=(",", ":")).encode() + b"\n"
 
 
-def _line_problem(index: int, line: bytes) -> str:
+def _line_problem(index: int, line: bytes, complete: bool = True) -> str:
     """Why line `index` is not the expected one (only called once something is wrong)."""
-    if not line.endswith(b"\n"):
+    if not complete:
         return "ligne incomplète (fichier tronqué ?)"
     found = re.match(rb'\{"index":(0|[1-9][0-9]*),', line)
     if found and int(found.group(1)) != index:
@@ -213,35 +213,47 @@ def _line_problem(index: int, line: bytes) -> str:
 BLOCK = 1 << 13  # lines per block
 
 
-def check_block(first: int, lines: list[bytes], cuts: tuple[int, ...]) -> tuple[int, list[bytes], dict[int, list[bytes]], tuple[int, str] | None]:
+def check_block(
+    first: int, lines: list[bytes], cuts: tuple[int, ...], *, newlines: bool = True, last_complete: bool = True
+) -> tuple[int, list[bytes], dict[int, list[bytes]], tuple[int, str] | None]:
     """Check lines [first, first + len(lines)) and hash them.
 
-    Returns (how many lines are good, the perfect subtrees covering them from left to right,
-    the perfect subtrees covering [first, cut) for each checkpoint size `cut` inside the block,
-    and the first bad line as (index, reason) or None). `first` is a multiple of BLOCK.
+    `lines` end with their newline (as `readlines` gives them), or not (`newlines=False`, as
+    `split` gives them; then `last_complete=False` says that the file ended without a newline
+    after the last one: a cut file). Returns (how many lines are good, the perfect subtrees
+    covering them from left to right, the perfect subtrees covering [first, cut) for each
+    checkpoint size `cut` inside the block, and the first bad line as (index, reason) or None).
+    `first` is a multiple of BLOCK.
     """
     sha256 = hashlib.sha256
     hexlify = binascii.hexlify
+    ending = b"}\n" if newlines else b"}"
+    stop = -len(ending)
     leaves = []
     failure = None
     index = first
     for line in lines:
         prefix = b'{"index":%d,"leaf":"' % index
         start = len(prefix)
-        if not (line.startswith(prefix) and line.endswith(b"}\n") and line[start + 64 : start + 74] == b'","entry":'):
-            failure = (index, _line_problem(index, line))
+        if not (line.startswith(prefix) and line.endswith(ending) and line[start + 64 : start + 74] == b'","entry":'):
+            complete = line.endswith(b"\n") if newlines else (last_complete or index - first < len(lines) - 1)
+            failure = (index, _line_problem(index, line, complete))
             break
-        leaf = sha256(b"\x00" + line[start + 74 : -2]).digest()  # RFC 9162 leaf: SHA-256(0x00 || entry)
+        leaf = sha256(b"\x00" + line[start + 74 : stop]).digest()  # RFC 9162 leaf: SHA-256(0x00 || entry)
         if hexlify(leaf) != line[start : start + 64]:
             failure = (index, "contenu modifié : l'empreinte de l'entrée ne correspond pas")
             break
         leaves.append(leaf)
         index += 1
+    if failure is None and not last_complete and leaves:
+        # The last line is intact up to its final brace but the newline after it is missing.
+        leaves.pop()
+        failure = (index - 1, _line_problem(index - 1, lines[-1], complete=False))
     # levels[k][j] is the perfect subtree of 2^k leaves starting at leaf first + j * 2^k.
     levels = [leaves]
     while len(levels[-1]) > 1:
         below = levels[-1]
-        levels.append([sha256(b"\x01" + below[i] + below[i + 1]).digest() for i in range(0, len(below) - 1, 2)])
+        levels.append([sha256(b"\x01" + left + right).digest() for left, right in zip(below[::2], below[1::2])])
 
     def subtrees(count: int) -> list[bytes]:
         """The perfect subtrees covering [first, first + count), largest first."""
@@ -424,8 +436,8 @@ def verify(
     checkpoints, pending = load_checkpoints(checkpoint_lines, key, pinned_checkpoints)
     log = LogVerifier(checkpoints, pending)
     events_path = getattr(events, "name", None)
-    if processes > 1 and isinstance(events_path, str) and Path(events_path).is_file():
-        check_in_parallel(log, Path(events_path), processes)
+    if isinstance(events_path, str) and Path(events_path).is_file():
+        check_file(log, Path(events_path), processes)
     else:
         while lines := events.readlines(READ_CHUNK):
             log.feed(lines)
@@ -436,17 +448,28 @@ def verify(
 
 def file_blocks(path: Path) -> Iterable[tuple[int, int, int]]:
     """(offset, length in bytes, number of lines) of consecutive blocks of BLOCK lines of a
-    file; the last block may be shorter, and its last line may lack its newline."""
-    offset = length = count = 0
+    file; the last block may be shorter, and its last line may lack its newline. Only the
+    newlines are looked for (`bytes.find`): cutting costs the main process little, the workers
+    do the per-line work."""
+    offset = 0  # where the current block starts in the file
+    counted = 0  # newlines of the current block seen so far
+    position = 0  # where the current chunk starts in the file
+    last_byte = b"\n"
     with open(path, "rb") as handle:
-        for line in handle:
-            length += len(line)
-            count += 1
-            if count == BLOCK:
-                yield offset, length, count
-                offset, length, count = offset + length, 0, 0
-    if count:
-        yield offset, length, count
+        while chunk := handle.read(READ_CHUNK):
+            find = chunk.find
+            newline = find(b"\n")
+            while newline >= 0:
+                counted += 1
+                if counted == BLOCK:
+                    yield offset, position + newline + 1 - offset, BLOCK
+                    offset, counted = position + newline + 1, 0
+                newline = find(b"\n", newline + 1)
+            position += len(chunk)
+            last_byte = chunk[-1:]
+    lines = counted + (last_byte != b"\n")
+    if lines:
+        yield offset, position - offset, lines
 
 
 def check_file_block(path: str, offset: int, length: int, first: int, keep: int, cuts: tuple[int, ...]):  # noqa: ANN201
@@ -455,17 +478,24 @@ def check_file_block(path: str, offset: int, length: int, first: int, keep: int,
     with open(path, "rb") as handle:
         handle.seek(offset)
         data = handle.read(length)
-    parts = data.split(b"\n")
-    lines = [part + b"\n" for part in parts[:-1]]
-    if parts[-1]:
-        lines.append(parts[-1])  # a last line without its newline: the file was cut
-    return check_block(first, lines[:keep], cuts)
+    lines = data.split(b"\n")
+    complete = lines[-1] == b""  # what follows the last newline: nothing, unless the file was cut
+    if complete:
+        lines.pop()
+    return check_block(first, lines[:keep], cuts, newlines=False, last_complete=complete or keep < len(lines))
 
 
-def check_in_parallel(log: LogVerifier, path: Path, processes: int) -> None:
-    """The same work spread over `processes` processes: the main process only cuts the file
-    into blocks; the workers read and check them; the results are absorbed strictly in order,
-    with at most two blocks per worker in flight (memory stays flat)."""
+def check_file(log: LogVerifier, path: Path, processes: int) -> None:
+    """Check an events file block by block: the main process only cuts the file into blocks;
+    with several processes, the workers read and check them in parallel, and the results are
+    absorbed strictly in order, with at most two blocks per worker in flight (memory stays
+    flat)."""
+    if processes <= 1:
+        for offset, length, count in file_blocks(path):
+            block = log.next_block(count)
+            if block is not None:
+                log.absorb(check_file_block(str(path), offset, length, *block))
+        return
     with ProcessPoolExecutor(processes) as pool:
         in_flight: deque[Future] = deque()
         try:

@@ -12,7 +12,8 @@ run and on the same files:
   resident memory (main process + largest worker), on the full export and on a quarter of it
   (memory must not grow with the log); and again with a single process;
 - the floor: a bare SHA-256 chain over the same bytes (h = SHA-256(h || line), line by line,
-  read the same way), the least any verifier reading every byte must do; measured before and
+  read the same way), the least any verifier reading every byte must do — in CPU seconds of
+  this one-threaded loop, what its wall time is on a quiet machine; measured before and
   after the verifier runs, the faster kept (on a shared machine the ratio is a lower bound).
 
 Prints one final JSON line.
@@ -75,7 +76,7 @@ def write_export(folder: Path, count: int, every: int, signer: Signer) -> None:
 
 def sha256_chain(path: Path) -> tuple[float, int]:
     """The floor: one SHA-256 per line, chained, over the same bytes read the same way."""
-    started = time.perf_counter()
+    started = time.process_time()
     digest = b"\x00" * 32
     sha256 = hashlib.sha256
     lines = 0
@@ -84,28 +85,30 @@ def sha256_chain(path: Path) -> tuple[float, int]:
             for line in chunk:
                 digest = sha256(digest + line).digest()
             lines += len(chunk)
-    return time.perf_counter() - started, lines
+    return time.process_time() - started, lines
 
 
-def run_verifier(folder: Path, key: str, processes: int) -> tuple[float, int, str]:
+def run_verifier(folder: Path, key: str, processes: int) -> tuple[float, int, float]:
     """The verifier in its own process; returns (seconds, peak RSS in KiB of it and its
-    workers, output)."""
+    workers, CPU seconds of it and its workers)."""
     code = (
         "import resource, sys, time\n"
         "from audit import verifier\n"
         "started = time.perf_counter()\n"
         f"status = verifier.main([{str(folder)!r}, '--cle', {key!r}, '--processus', '{processes}'])\n"
         "elapsed = time.perf_counter() - started\n"
-        "rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss + resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-        "print('BENCH', elapsed, rss)\n"
+        "me, workers = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+        "rss = me.ru_maxrss + workers.ru_maxrss\n"
+        "cpu = me.ru_utime + me.ru_stime + workers.ru_utime + workers.ru_stime\n"
+        "print('BENCH', elapsed, rss, cpu)\n"
         "sys.exit(status)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise SystemExit(f"verification failed: {result.stderr}")
     line = next(line for line in result.stdout.splitlines() if line.startswith("BENCH"))
-    _tag, seconds, rss = line.split()
-    return float(seconds), int(rss), result.stdout
+    _tag, seconds, rss, cpu = line.split()
+    return float(seconds), int(rss), float(cpu)
 
 
 def main() -> None:
@@ -129,8 +132,8 @@ def main() -> None:
         assert lines == args.events
         processes = os.cpu_count() or 1
         small_seconds, small_rss, _ = run_verifier(small, signer.verifier_key, processes)
-        large_seconds, large_rss, _ = run_verifier(large, signer.verifier_key, processes)
-        sequential_seconds, sequential_rss, _ = run_verifier(large, signer.verifier_key, 1)
+        large_seconds, large_rss, large_cpu = run_verifier(large, signer.verifier_key, processes)
+        sequential_seconds, sequential_rss, sequential_cpu = run_verifier(large, signer.verifier_key, 1)
         # The machine may be shared: measure the floor again after, and keep the faster one
         # (the ratio is then a lower bound).
         floor_seconds = min(floor_seconds, sha256_chain(large / verifier.EVENTS_FILE)[0])
@@ -164,6 +167,9 @@ def main() -> None:
                 "verify_events_per_second": round(verify_rate),
                 "verify_one_process_events_per_second": round(args.events / sequential_seconds),
                 "peak_rss_mib_one_process": round(sequential_rss / 1024, 1),
+                "verify_cpu_seconds": round(large_cpu, 2),
+                "verify_one_process_cpu_seconds": round(sequential_cpu, 2),
+                "verify_one_process_events_per_cpu_second": round(args.events / sequential_cpu),
                 "floor_sha256_chain_seconds": round(floor_seconds, 2),
                 "floor_events_per_second": round(floor_rate),
                 "ratio_to_floor": round(verify_rate / floor_rate, 3),

@@ -8,6 +8,7 @@ import os
 import socket
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
@@ -57,7 +58,8 @@ async def server(log_database, signer):  # noqa: ANN001
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as client:
-            for _ in range(100):
+            deadline = time.monotonic() + 60  # a loaded machine imports the app slowly
+            while time.monotonic() < deadline:
                 try:
                     if (await client.get(f"{base}/healthz")).status_code == 200:
                         break

@@ -93,25 +93,64 @@ def test_the_block_size_changes_nothing(signer, monkeypatch, block):
         assert run(build_export(signer, entries, sizes)).root == merkle.root_of(entries)
 
 
-def test_the_parallel_verifier_gives_the_same_answers(export, signer, monkeypatch, tmp_path):
-    """The command line spreads blocks over processes: same results, same first bad index."""
+@pytest.mark.parametrize("processes", [1, 2])
+def test_reading_the_file_gives_the_same_answers_as_reading_a_stream(export, signer, monkeypatch, tmp_path, processes):
+    """The command line reads the events file in blocks cut by byte offsets, checked in this
+    process or spread over worker processes: for every kind of tampering, the same result and
+    the same first bad index as the line-by-line stream."""
     monkeypatch.setattr(verifier, "BLOCK", 4)  # inherited by the forked workers
     folder = tmp_path / "export"
     folder.mkdir()
-    (folder / verifier.KEY_FILE).write_bytes(export.key)
-    (folder / verifier.CHECKPOINTS_FILE).write_bytes(export.checkpoints)
-    (folder / verifier.EVENTS_FILE).write_bytes(export.events)
-    assert verifier.verify_directory(folder, processes=2).root == merkle.root_of(export.entries)
+
+    def write(export: Export) -> None:
+        (folder / verifier.KEY_FILE).write_bytes(export.key)
+        (folder / verifier.CHECKPOINTS_FILE).write_bytes(export.checkpoints)
+        (folder / verifier.EVENTS_FILE).write_bytes(export.events)
+
+    write(export)
+    assert verifier.verify_directory(folder, processes=processes).root == merkle.root_of(export.entries)
     tamperer = Tamperer(random.Random(7), export, signer)
-    for name in ("flip_event_byte", "drop_event", "swap_events", "rewrite_event_consistently", "forge_checkpoint"):
-        tampered, _check = getattr(tamperer, name)()
-        with pytest.raises(verifier.Failure) as sequential:
-            run(tampered)
-        (folder / verifier.CHECKPOINTS_FILE).write_bytes(tampered.checkpoints)
-        (folder / verifier.EVENTS_FILE).write_bytes(tampered.events)
-        with pytest.raises(verifier.Failure) as parallel:
-            verifier.verify_directory(folder, processes=2)
-        assert (parallel.value.index, parallel.value.message) == (sequential.value.index, sequential.value.message), name
+    for name, _weight in MUTATIONS:
+        for _ in range(3):
+            tampered, _check = getattr(tamperer, name)()
+            with pytest.raises(verifier.Failure) as sequential:
+                run(tampered)
+            write(tampered)
+            with pytest.raises(verifier.Failure) as from_file:
+                verifier.verify_directory(folder, processes=processes)
+            assert (from_file.value.index, from_file.value.message) == (sequential.value.index, sequential.value.message), name
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_a_file_cut_just_before_its_last_newline_is_refused(export, tmp_path, processes):
+    """The last line is intact up to its closing brace: only the missing newline betrays the cut."""
+    for name, data in ((verifier.KEY_FILE, export.key), (verifier.CHECKPOINTS_FILE, export.checkpoints)):
+        (tmp_path / name).write_bytes(data)
+    (tmp_path / verifier.EVENTS_FILE).write_bytes(export.events[:-1])
+    with pytest.raises(verifier.Failure) as failure:
+        verifier.verify_directory(tmp_path, processes=processes)
+    assert failure.value.index == EVENTS - 1
+    assert "tronqué" in failure.value.message
+
+
+def test_the_file_is_cut_into_blocks_of_whole_lines(tmp_path, monkeypatch):
+    """Block boundaries found by counting newlines, across read chunks of any size."""
+    lines = [b"x" * (i % 37) + b"\n" for i in range(1000)]
+    path = tmp_path / "lines"
+    path.write_bytes(b"".join(lines) + b"cut")
+    for block, chunk in ((1, 1 << 20), (7, 1 << 20), (64, 100), (999, 5000), (1000, 64)):
+        monkeypatch.setattr(verifier, "BLOCK", block)
+        monkeypatch.setattr(verifier, "READ_CHUNK", chunk)
+        found = list(verifier.file_blocks(path))
+        starts = [offset for offset, _length, _count in found]
+        data = path.read_bytes()
+        for offset, length, count in found:
+            piece = data[offset : offset + length]
+            assert piece.count(b"\n") == count or (piece.endswith(b"cut") and piece.count(b"\n") == count - 1)
+            assert offset == 0 or data[offset - 1 : offset] == b"\n"
+        assert starts == sorted(starts) and sum(length for _offset, length, _count in found) == len(data)
+        assert [count for _offset, _length, count in found][:-1] == [block] * (len(found) - 1)
+        assert sum(count for _offset, _length, count in found) == 1001
 
 
 def line_of(data: bytes, position: int) -> int:
