@@ -216,6 +216,7 @@ def _line_problem(index: int, line: bytes, complete: bool = True) -> str:
 # --processus option) or one after the other (the default in the library) with the same code.
 
 BLOCK = 1 << 13  # lines per block
+ENTRY_SEPARATOR = b'","entry":'  # between the leaf field and the entry
 
 
 def check_block(
@@ -235,20 +236,22 @@ def check_block(
     ending = b"}\n" if newlines else b"}"
     stop = -len(ending)
     leaves = []
+    append = leaves.append
     failure = None
     index = first
     for line in lines:
         prefix = b'{"index":%d,"leaf":"' % index
         start = len(prefix)
-        if not (line.startswith(prefix) and line.endswith(ending) and line[start + 64 : start + 74] == b'","entry":'):
-            complete = line.endswith(b"\n") if newlines else (last_complete or index - first < len(lines) - 1)
-            failure = (index, _line_problem(index, line, complete))
-            break
         leaf = sha256(b"\x00" + line[start + 74 : stop]).digest()  # RFC 9162 leaf: SHA-256(0x00 || entry)
-        if hexlify(leaf) != line[start : start + 64]:
-            failure = (index, "contenu modifié : l'empreinte de l'entrée ne correspond pas")
+        # One comparison covers the line's head, its leaf field and the separator before the entry.
+        if not (line.startswith(prefix) and line.endswith(ending) and line[start : start + 74] == hexlify(leaf) + ENTRY_SEPARATOR):
+            if line.startswith(prefix) and line.endswith(ending) and line[start + 64 : start + 74] == ENTRY_SEPARATOR:
+                failure = (index, "contenu modifié : l'empreinte de l'entrée ne correspond pas")
+            else:
+                complete = line.endswith(b"\n") if newlines else (last_complete or index - first < len(lines) - 1)
+                failure = (index, _line_problem(index, line, complete))
             break
-        leaves.append(leaf)
+        append(leaf)
         index += 1
     if failure is None and not last_complete and leaves:
         # The last line is intact up to its final brace but the newline after it is missing.
