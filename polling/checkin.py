@@ -47,6 +47,8 @@ from voter_registry import service as registry
 from voter_registry.eligibility import Eligibility, Status
 from voter_registry.models import RegistryState
 from voter_registry.search import VoterRecord, eligibility_of
+from voter_registry.search import _record as voter_record  # noqa: PLC2701 - see read_voter
+from voter_registry.territory_cache import territory
 
 MAX_CONTRIBUTION_CENTS = 100_000  # 1,000 €: beyond, surely a typing mistake
 
@@ -405,6 +407,40 @@ async def station_checkin_context(session: AsyncSession, station_code: str) -> t
     )
 
 
+class _Columns:
+    """Attribute access over an asyncpg record: what `voter_registry`'s row reader reads."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row) -> None:  # noqa: ANN001 - an asyncpg Record
+        self._row = row
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return self._row[name]
+
+
+@cache
+def _voter_sql(kind: str) -> DriverStatement:
+    return driver_sql(registry._voter_statement(kind))  # noqa: SLF001 - the registry's own re-read
+
+
+async def read_voter(session: AsyncSession, ref: str) -> VoterRecord | None:
+    """`voter_registry.service.get_voter` (the same statement and the same record, which a test
+    checks) sent on the driver connection: the check-in re-reads the voter 200 times a second."""
+    match = registry._REF.match(ref.strip().upper())  # noqa: SLF001
+    if match is None:
+        return None
+    kind, department, row_id = match[1], match[2], int(match[3])
+    world = await territory(session)
+    connection = await driver_connection(session)
+    statement = _voter_sql(kind)
+    row = await connection.fetchrow(statement.sql, *statement.arguments({"department": department, "row_id": row_id}))
+    if row is None:
+        return None
+    commune = row["commune_code"]
+    return voter_record(_Columns(row), {commune: world.communes[commune].name} if commune in world.communes else {})
+
+
 async def check_in(
     session: AsyncSession,
     actor: Actor,
@@ -440,7 +476,7 @@ async def check_in(
             "L'électeur doit signer la charte avant de voter : faites-la signer, puis cochez « Charte signée ».",
             code="charter_not_signed",
         )
-    voter = await registry.get_voter(session, request.voter_ref or "")
+    voter = await read_voter(session, request.voter_ref or "")
     if voter is None:
         raise NotFound(
             "Électeur introuvable sur la liste électorale : refaites la recherche (nom de naissance ou d'usage, "

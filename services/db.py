@@ -178,6 +178,10 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     SQLAlchemy's asyncpg adapter opens the transaction lazily, at its first statement: it is
     opened here if no statement went through the session yet (else ours would autocommit).
     """
+    info = session.sync_session.info
+    driver = info.get("driver_connection")
+    if driver is not None:  # already fetched in this transaction (forgotten at its end)
+        return driver
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     adapted = raw.dbapi_connection
@@ -185,7 +189,9 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
         async with adapted._execute_mutex:  # noqa: SLF001 - the adapter's own guard
             if adapted._transaction is None:  # noqa: SLF001
                 await adapted._start_transaction()  # noqa: SLF001
-    return raw.driver_connection
+    driver = raw.driver_connection
+    info["driver_connection"] = driver
+    return driver
 
 
 # --- "No change without its audit event" -----------------------------------------------
@@ -240,6 +246,7 @@ def _refuse_unaudited_commit(session: Session) -> None:
 def _reset_audit_tracking(session: Session, *_args: Any) -> None:
     session.info.pop("audited_writes", None)
     session.info.pop("audit_events", None)
+    session.info.pop("driver_connection", None)  # the next transaction may use another connection
 
 
 def connection_lost(exc: BaseException) -> bool:
