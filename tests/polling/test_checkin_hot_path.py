@@ -59,3 +59,45 @@ async def test_the_api_answer_has_the_shape_of_checkin_out(client, users, sessio
         "tablet": 1, "paper": 0, "total": 1, "contributions_cents": 350, "cash_cents": 0, "cheque_cents": 350, "covered": 0,
     }
     assert parsed.checked_in_at.tzinfo is not None
+
+
+async def test_the_fast_path_answers_success_and_hands_refusals_to_the_route(
+    client, users, session, world: World, monkeypatch, count_writes  # noqa: ANN001
+) -> None:
+    """`services.app.FastPaths` answers a check-in without FastAPI's machinery; a refusal is
+    rolled back there and answered by the regular route, in French, with nothing recorded."""
+    import sys
+
+    from polling import api
+
+    calls: list[str] = []
+    original = api._check_in  # noqa: SLF001
+
+    async def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        caller = sys._getframe(1).f_code.co_name  # noqa: SLF001
+        calls.append(caller)
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(api, "_check_in", spied)
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    ref = await client_free_search(session, world)
+    body = {"ref": ref, "contribution_cents": 200, "payment": "cash", "charter_signed": True}
+    assert (await client.post("/api/v1/polling/checkins", json=body)).status_code == 201
+    assert calls == ["_fast_check_in"]  # answered by the fast path alone
+
+    calls.clear()
+    writes = await count_writes()
+    again = await client.post("/api/v1/polling/checkins", json=body)
+    assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
+    assert again.json()["message"].startswith("Déjà émargé pour le tour 1 : dans ce bureau")
+    assert calls == ["_fast_check_in", "create_checkin"]  # tried, rolled back, answered by the route
+    assert await count_writes() == writes
+
+    calls.clear()
+    invalid = await client.post("/api/v1/polling/checkins", json={**body, "contribution_cents": "beaucoup"})
+    assert invalid.status_code == 422 and invalid.json()["code"] == "invalid_input"
+    assert invalid.headers["x-content-type-options"] == "nosniff"  # the security headers, whichever path
+    assert calls == []
+    assert await count_writes() == writes
