@@ -109,7 +109,7 @@ async def read_station(station_code: str, session: DbSession, who: StationsReade
 
 
 async def _check_in(session: AsyncSession, who: Principal, body: CheckinIn) -> Response:
-    found = await checkin.station_checkin_context(session, who.station_code or "")
+    found = await checkin.station_checkin_context(session, who.station_code or "", body.ref)
     if found is None:
         await station_of(session, who)  # raises the French refusal
     station, round_, context = found

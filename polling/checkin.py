@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cache
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import ARRAY, DateTime, any_, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
+from sqlalchemy import ARRAY, DateTime, any_, true, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -167,6 +167,9 @@ class _Context:
     display_wrapped: bytes | None
     registry_election_id: int | None
     area: frozenset[tuple[str, str, str]]  # (department, commune, bureau) of the station's bureaux
+    # The voter, when read in the same query (`station_checkin_context`): for this ref only.
+    voter_ref: str | None = None
+    voter: VoterRecord | None = None
 
 
 # The hot path's statements are built once, with bound parameters: building a SELECT of this
@@ -348,10 +351,12 @@ _ELECTION_COLUMNS = (
 
 
 @cache
-def _station_context_sql() -> DriverStatement:
+def _station_context_sql(voter_kind: str | None) -> DriverStatement:
     """The station (by its code), each round of its election with the station's state in it,
-    and the rest of `_Context`, as plain columns: the API check-in's station, round and
-    context in ONE round trip on the driver connection (built from the models, compiled once)."""
+    and the rest of `_Context`, as plain columns — and the voter, with the registry's own
+    re-read statement (`voter_kind`: « L » or « S ») joined as a subquery: the API check-in's
+    station, round, context and voter in ONE round trip on the driver connection (built from
+    the models, compiled once per kind)."""
     bureaux = (
         select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
         .where(StationBureau.station_id == Station.id)
@@ -380,6 +385,9 @@ def _station_context_sql() -> DriverStatement:
         .where(Station.code == bindparam("code", type_=String))
         .order_by(Round.number)
     )
+    if voter_kind is not None:
+        voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
+        statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
     return driver_sql(statement)
 
 
@@ -387,12 +395,20 @@ def _view(cls, row, prefix: str, names: tuple[str, ...]):  # noqa: ANN001, ANN20
     return cls(*(row[prefix + name] for name in names))
 
 
-async def station_checkin_context(session: AsyncSession, station_code: str) -> tuple[StationView, RoundView, _Context] | None:
+async def station_checkin_context(
+    session: AsyncSession, station_code: str, voter_ref: str | None = None
+) -> tuple[StationView, RoundView, _Context] | None:
     """The station of this code, the round polling day works on (`pick_active_round`) and the
-    check-in context of both, in one round trip; None if no station has this code."""
+    check-in context of both — with the voter of `voter_ref` (as `read_voter` reads it), if
+    given — in one round trip; None if no station has this code."""
     connection = await driver_connection(session)
-    statement = _station_context_sql()
-    rows = await connection.fetch(statement.sql, *statement.arguments({"code": station_code}))
+    match = registry._REF.match(voter_ref.strip().upper()) if voter_ref else None  # noqa: SLF001
+    statement = _station_context_sql(match[1] if match else None)
+    values = {"code": station_code}
+    if match:
+        values |= {"department": match[2], "row_id": int(match[3])}
+        world = await territory(session)
+    rows = await connection.fetch(statement.sql, *statement.arguments(values))
     if not rows:
         return None
     station = _view(StationView, rows[0], "s_", _STATION_COLUMNS)
@@ -404,19 +420,27 @@ async def station_checkin_context(session: AsyncSession, station_code: str) -> t
         row["state"], row["lists_election_id"], row["keys_election_id"] is not None, row["token_secret_wrapped"],
         row["display_key_wrapped"], row["registry_election_id"],
         frozenset(tuple(item.split(":", 2)) for item in (row["area"] or ())),
+        voter_ref=voter_ref if match else None,
+        voter=_voter_of(row, world, "v_") if match and row["v_id"] is not None else None,
     )
 
 
 class _Columns:
     """Attribute access over an asyncpg record: what `voter_registry`'s row reader reads."""
 
-    __slots__ = ("_row",)
+    __slots__ = ("_prefix", "_row")
 
-    def __init__(self, row) -> None:  # noqa: ANN001 - an asyncpg Record
+    def __init__(self, row, prefix: str = "") -> None:  # noqa: ANN001 - an asyncpg Record
         self._row = row
+        self._prefix = prefix
 
     def __getattr__(self, name: str):  # noqa: ANN204
-        return self._row[name]
+        return self._row[self._prefix + name]
+
+
+def _voter_of(row, world, prefix: str = "") -> VoterRecord:  # noqa: ANN001
+    commune = row[prefix + "commune_code"]
+    return voter_record(_Columns(row, prefix), {commune: world.communes[commune].name} if commune in world.communes else {})
 
 
 @cache
@@ -435,10 +459,7 @@ async def read_voter(session: AsyncSession, ref: str) -> VoterRecord | None:
     connection = await driver_connection(session)
     statement = _voter_sql(kind)
     row = await connection.fetchrow(statement.sql, *statement.arguments({"department": department, "row_id": row_id}))
-    if row is None:
-        return None
-    commune = row["commune_code"]
-    return voter_record(_Columns(row), {commune: world.communes[commune].name} if commune in world.communes else {})
+    return None if row is None else _voter_of(row, world)
 
 
 async def check_in(
@@ -476,7 +497,10 @@ async def check_in(
             "L'électeur doit signer la charte avant de voter : faites-la signer, puis cochez « Charte signée ».",
             code="charter_not_signed",
         )
-    voter = await read_voter(session, request.voter_ref or "")
+    if context.voter_ref is not None and context.voter_ref == request.voter_ref:
+        voter = context.voter  # read with the context, by the same statement
+    else:
+        voter = await read_voter(session, request.voter_ref or "")
     if voter is None:
         raise NotFound(
             "Électeur introuvable sur la liste électorale : refaites la recherche (nom de naissance ou d'usage, "

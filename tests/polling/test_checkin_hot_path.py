@@ -27,6 +27,9 @@ async def test_the_voter_re_read_is_the_registrys(session, world: World) -> None
     refs = [listed, f"S-33-{member.id}", f"s-33-{member.id} ", "L-33-999999999", "S-33-999999999", "X-33-1", "L-33-", ""]
     for ref in refs:
         assert await checkin.read_voter(session, ref) == await registry.get_voter(session, ref), ref
+        found = await checkin.station_checkin_context(session, world.bordeaux.code, ref)
+        assert found is not None and found[2].voter == await registry.get_voter(session, ref), ref
+        assert found[2].voter_ref == (ref if ref.strip()[:1].upper() in "LS" and ref.strip()[-1:].isdigit() else None), ref
     assert (await checkin.read_voter(session, listed)) is not None
     assert (await checkin.read_voter(session, f"S-33-{member.id}")).party == "Jeunes"
 
