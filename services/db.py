@@ -249,6 +249,12 @@ def _reset_audit_tracking(session: Session, *_args: Any) -> None:
     session.info.pop("driver_connection", None)  # the next transaction may use another connection
 
 
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver_connection(session: Session, _transaction: Any) -> None:
+    # Any end (commit, rollback, close, a savepoint's): the next use asks the session again.
+    session.info.pop("driver_connection", None)
+
+
 def connection_lost(exc: BaseException) -> bool:
     """A connection lost to a database restart or failover: not a bug, nothing was committed,
     the request may be resent (the pool reconnects on the next checkout)."""
