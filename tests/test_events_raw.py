@@ -71,3 +71,25 @@ async def test_a_raw_row_is_stored_as_record_stores_it(session) -> None:  # noqa
     ).all()
     assert rows[0] == rows[1]
     assert rows[1].entry.encode() == VoterCheckedIn(actor=actor, **fields, **payload).entry(stored.recorded_at).encode()
+
+
+async def test_the_driver_connection_is_inside_the_sessions_transaction(session) -> None:  # noqa: ANN001
+    """A statement sent first on the driver connection belongs to the session's transaction:
+    rolled back with it (not autocommitted), committed with it."""
+    from services import db
+
+    actor = Actor(id="system:test", role="system")
+    values = audit_row("test.driver_connection", actor, {"marker": "rollback"}, {}, datetime.now(UTC))
+    sql = (
+        "INSERT INTO audit_event (recorded_at, kind, actor, actor_scope, subjects, entry) "
+        "VALUES ($1, $2, $3, $4, CAST($5::text AS jsonb), $6)"
+    )
+    async with db.database().sessionmaker() as fresh:
+        driver = await db.driver_connection(fresh)
+        assert await db.driver_connection(fresh) is driver  # kept for the transaction
+        await driver.execute(sql, *values)
+        await fresh.rollback()
+    count = "SELECT count(*) FROM audit_event WHERE kind = 'test.driver_connection'"
+    async with db.database().sessionmaker() as reader:
+        assert await (await db.driver_connection(reader)).fetchval(count) == 0
+        await reader.rollback()
