@@ -20,10 +20,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cache
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import DateTime, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import ARRAY, DateTime, any_, true, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polling import events, privacy
@@ -39,14 +39,16 @@ from polling.models import (
     StationState,
 )
 from polling.service import StationCounts, pick_active_round, station_hours, station_zone
-from services.db import note_write, utcnow
+from services.db import DriverStatement, driver_connection, driver_sql, note_audit_event, note_write, utcnow
 from services.elections.models import Election, Phase, Round
 from services.errors import Conflict, InvalidInput, NotFound, WrongPhase
-from services.events import Actor, record
+from services.events import AUDIT_COLUMNS, Actor, AuditEvent, audit_row, record
 from voter_registry import service as registry
 from voter_registry.eligibility import Eligibility, Status
 from voter_registry.models import RegistryState
 from voter_registry.search import VoterRecord, eligibility_of
+from voter_registry.search import _record as voter_record  # noqa: PLC2701 - see read_voter
+from voter_registry.territory_cache import territory
 
 MAX_CONTRIBUTION_CENTS = 100_000  # 1,000 €: beyond, surely a typing mistake
 
@@ -165,6 +167,9 @@ class _Context:
     display_wrapped: bytes | None
     registry_election_id: int | None
     area: frozenset[tuple[str, str, str]]  # (department, commune, bureau) of the station's bureaux
+    # The voter, when read in the same query (`station_checkin_context`): for this ref only.
+    voter_ref: str | None = None
+    voter: VoterRecord | None = None
 
 
 # The hot path's statements are built once, with bound parameters: building a SELECT of this
@@ -199,11 +204,17 @@ def _context_statement():  # noqa: ANN202 - a SQLAlchemy Select
 
 
 @cache
-def _insert_and_count_statement(paper: bool):  # noqa: ANN202 - a SQLAlchemy Update
-    """INSERT the check-in (nothing if this person already took part in the round, anywhere)
-    and, only if it inserted, add it to the station's counters while the station is still in
-    one of the accepted states (a closing committed meanwhile makes the update match nothing):
-    one statement, one round trip."""
+def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
+    """ONE statement, one round trip, all or nothing:
+
+    1. INSERT the check-in (nothing if this person already took part in the round, anywhere:
+       the unique index on (round, token) decides between two stations at the same instant);
+    2. only if it inserted, add it to the station's counters while the station is still in one
+       of the accepted states (a closing committed meanwhile makes the update match nothing);
+    3. only if it counted, INSERT its audit event (`services.events.audit_row`: the same row,
+       byte for byte, as `record` would add), in the same statement hence the same transaction.
+
+    Compiled once from the models, for the driver connection."""
     inserted = (
         insert(Checkin)
         .values(
@@ -222,15 +233,13 @@ def _insert_and_count_statement(paper: bool):  # noqa: ANN202 - a SQLAlchemy Upd
         .returning(Checkin.id)
         .cte("inserted")
     )
-    states = (StationState.OPEN.value, StationState.CLOSED.value) if paper else (StationState.OPEN.value,)
     counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
-    return (
+    counted = (
         update(StationRound)
-        .add_cte(inserted)
         .where(
             StationRound.round_id == bindparam("p_round_id", type_=Integer),
             StationRound.station_id == bindparam("p_station_id", type_=Integer),
-            StationRound.state.in_(states),
+            StationRound.state == any_(bindparam("p_states", type_=ARRAY(String))),
             exists(select(inserted.c.id)),
         )
         .values(
@@ -251,8 +260,33 @@ def _insert_and_count_statement(paper: bool):  # noqa: ANN202 - a SQLAlchemy Upd
             StationRound.cheque_cents,
             StationRound.covered,
         )
-        .execution_options(synchronize_session=False)
+        .cte("counted")
     )
+    event_types = {
+        "recorded_at": DateTime(timezone=True), "kind": String, "actor": String, "actor_scope": String,
+        "subjects": JSONB, "entry": String,
+    }
+    logged = (
+        insert(AuditEvent)
+        .from_select(
+            list(AUDIT_COLUMNS),
+            select(*(bindparam(f"e_{name}", type_=event_types[name]) for name in AUDIT_COLUMNS)).where(
+                exists(select(counted.c.checkins_tablet))
+            ),
+        )
+        .returning(AuditEvent.id)
+        .cte("logged")
+    )
+    statement = select(
+        counted.c.checkins_tablet,
+        counted.c.checkins_paper,
+        counted.c.contributions_cents,
+        counted.c.cash_cents,
+        counted.c.cheque_cents,
+        counted.c.covered,
+        select(func.count()).select_from(logged).scalar_subquery().label("events"),
+    ).add_cte(inserted, counted, logged)
+    return driver_sql(statement)
 
 
 async def _context(session: AsyncSession, station: Station, round_: Round) -> _Context | None:
@@ -270,28 +304,76 @@ async def _context(session: AsyncSession, station: Station, round_: Round) -> _C
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StationView:
+    """The columns of a station the check-in needs (read as plain values, not ORM objects)."""
+
+    id: int
+    code: str
+    name: str
+    address: str
+    department_code: str
+    election_id: int
+    opens_at: time | None
+    closes_at: time | None
+
+
+@dataclass(frozen=True, slots=True)
+class RoundView:
+    id: int
+    election_id: int
+    number: int
+    phase: str
+    polling_date: date
+    opens_at: time
+    closes_at: time
+    early_departments: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class ElectionView:
+    """What eligibility (`voter_registry.search.rules_of`) and the contribution rules read."""
+
+    id: int
+    contribution_min_cents: int
+    contribution_covers_both_rounds: bool
+    list_extraction_date: date | None
+    majority_date: date | None
+    supplementary_deadline: date | None
+
+
+_STATION_COLUMNS = ("id", "code", "name", "address", "department_code", "election_id", "opens_at", "closes_at")
+_ROUND_COLUMNS = ("id", "election_id", "number", "phase", "polling_date", "opens_at", "closes_at", "early_departments")
+_ELECTION_COLUMNS = (
+    "id", "contribution_min_cents", "contribution_covers_both_rounds", "list_extraction_date", "majority_date",
+    "supplementary_deadline",
+)
+
+
 @cache
-def _station_context_statement():  # noqa: ANN202 - a SQLAlchemy Select
+def _station_context_sql(voter_kind: str | None) -> DriverStatement:
     """The station (by its code), each round of its election with the station's state in it,
-    and the rest of `_Context`: the API check-in's station, round and context in ONE query
-    (instead of one for the station and its rounds, then one for the context)."""
+    and the rest of `_Context`, as plain columns — and the voter, with the registry's own
+    re-read statement (`voter_kind`: « L » or « S ») joined as a subquery: the API check-in's
+    station, round, context and voter in ONE round trip on the driver connection (built from
+    the models, compiled once per kind)."""
     bureaux = (
         select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
         .where(StationBureau.station_id == Station.id)
         .scalar_subquery()
     )
-    return (
+    statement = (
         select(
-            Station,
-            Round,
-            Election,
+            *(getattr(Station, name).label(f"s_{name}") for name in _STATION_COLUMNS),
+            *(getattr(Round, name).label(f"r_{name}") for name in _ROUND_COLUMNS),
+            *(getattr(Election, name).label(f"e_{name}") for name in _ELECTION_COLUMNS),
             StationRound.state,
             PollingExercise.lists_election_id,
-            ElectionPrivacyKey.election_id,
+            ElectionPrivacyKey.election_id.label("keys_election_id"),
             ElectionPrivacyKey.token_secret_wrapped,
             ElectionPrivacyKey.display_key_wrapped,
-            RegistryState.election_id,
-            bureaux,
+            RegistryState.election_id.label("registry_election_id"),
+            bureaux.label("area"),
         )
         .select_from(Station)
         .join(Election, Election.id == Station.election_id)
@@ -303,22 +385,81 @@ def _station_context_statement():  # noqa: ANN202 - a SQLAlchemy Select
         .where(Station.code == bindparam("code", type_=String))
         .order_by(Round.number)
     )
+    if voter_kind is not None:
+        voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
+        statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
+    return driver_sql(statement)
 
 
-async def station_checkin_context(session: AsyncSession, station_code: str) -> tuple[Station, Round, _Context] | None:
+def _view(cls, row, prefix: str, names: tuple[str, ...]):  # noqa: ANN001, ANN202
+    return cls(*(row[prefix + name] for name in names))
+
+
+async def station_checkin_context(
+    session: AsyncSession, station_code: str, voter_ref: str | None = None
+) -> tuple[StationView, RoundView, _Context] | None:
     """The station of this code, the round polling day works on (`pick_active_round`) and the
-    check-in context of both, in one round trip; None if no station has this code."""
-    rows = (await session.execute(_station_context_statement(), {"code": station_code})).all()
+    check-in context of both — with the voter of `voter_ref` (as `read_voter` reads it), if
+    given — in one round trip; None if no station has this code."""
+    connection = await driver_connection(session)
+    match = registry._REF.match(voter_ref.strip().upper()) if voter_ref else None  # noqa: SLF001
+    statement = _station_context_sql(match[1] if match else None)
+    values = {"code": station_code}
+    if match:
+        values |= {"department": match[2], "row_id": int(match[3])}
+        world = await territory(session)
+    rows = await connection.fetch(statement.sql, *statement.arguments(values))
     if not rows:
         return None
-    station = rows[0][0]
-    round_ = pick_active_round([row[1] for row in rows if row[1] is not None])
-    row = next(row for row in rows if row[1] is round_)
-    _station, _round, election, state, lists_id, keys_id, token_wrapped, display_wrapped, registry_election_id, area = row
+    station = _view(StationView, rows[0], "s_", _STATION_COLUMNS)
+    rounds = [_view(RoundView, row, "r_", _ROUND_COLUMNS) for row in rows if row["r_id"] is not None]
+    round_ = pick_active_round(rounds)
+    row = rows[rounds.index(round_)] if rows[0]["r_id"] is not None else rows[0]
     return station, round_, _Context(
-        election, state, lists_id, keys_id is not None, token_wrapped, display_wrapped, registry_election_id,
-        frozenset(tuple(item.split(":", 2)) for item in (area or ())),
+        _view(ElectionView, row, "e_", _ELECTION_COLUMNS),  # type: ignore[arg-type] - the columns it reads
+        row["state"], row["lists_election_id"], row["keys_election_id"] is not None, row["token_secret_wrapped"],
+        row["display_key_wrapped"], row["registry_election_id"],
+        frozenset(tuple(item.split(":", 2)) for item in (row["area"] or ())),
+        voter_ref=voter_ref if match else None,
+        voter=_voter_of(row, world, "v_") if match and row["v_id"] is not None else None,
     )
+
+
+class _Columns:
+    """Attribute access over an asyncpg record: what `voter_registry`'s row reader reads."""
+
+    __slots__ = ("_prefix", "_row")
+
+    def __init__(self, row, prefix: str = "") -> None:  # noqa: ANN001 - an asyncpg Record
+        self._row = row
+        self._prefix = prefix
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return self._row[self._prefix + name]
+
+
+def _voter_of(row, world, prefix: str = "") -> VoterRecord:  # noqa: ANN001
+    commune = row[prefix + "commune_code"]
+    return voter_record(_Columns(row, prefix), {commune: world.communes[commune].name} if commune in world.communes else {})
+
+
+@cache
+def _voter_sql(kind: str) -> DriverStatement:
+    return driver_sql(registry._voter_statement(kind))  # noqa: SLF001 - the registry's own re-read
+
+
+async def read_voter(session: AsyncSession, ref: str) -> VoterRecord | None:
+    """`voter_registry.service.get_voter` (the same statement and the same record, which a test
+    checks) sent on the driver connection: the check-in re-reads the voter 200 times a second."""
+    match = registry._REF.match(ref.strip().upper())  # noqa: SLF001
+    if match is None:
+        return None
+    kind, department, row_id = match[1], match[2], int(match[3])
+    world = await territory(session)
+    connection = await driver_connection(session)
+    statement = _voter_sql(kind)
+    row = await connection.fetchrow(statement.sql, *statement.arguments({"department": department, "row_id": row_id}))
+    return None if row is None else _voter_of(row, world)
 
 
 async def check_in(
@@ -356,7 +497,10 @@ async def check_in(
             "L'électeur doit signer la charte avant de voter : faites-la signer, puis cochez « Charte signée ».",
             code="charter_not_signed",
         )
-    voter = await registry.get_voter(session, request.voter_ref or "")
+    if context.voter_ref is not None and context.voter_ref == request.voter_ref:
+        voter = context.voter  # read with the context, by the same statement
+    else:
+        voter = await read_voter(session, request.voter_ref or "")
     if voter is None:
         raise NotFound(
             "Électeur introuvable sur la liste électorale : refaites la recherche (nom de naissance ou d'usage, "
@@ -430,32 +574,43 @@ async def check_in(
         round_id=round_.id,
         station_id=station.id,
     )
-    # Executed on the session's connection (same transaction) without the ORM's bulk-update
-    # machinery, which re-derives the statement's cache key at each call; the write is declared
-    # to the audit guard by hand (the event is recorded below, in the same transaction).
+    # One statement on the driver connection (same transaction): the check-in, its counters and
+    # its audit event (see `_insert_count_and_log_sql`). The write is declared to the audit guard
+    # before it is sent, the event once the database confirms it was inserted.
     note_write(session, "checkin")
-    connection = await session.connection()
-    counts = (
-        await connection.execute(
-            _insert_and_count_statement(paper),
-            {
-                "p_department_code": station.department_code,
-                "p_round_id": round_.id,
-                "p_token": token,
-                "p_station_id": station.id,
-                "p_checked_in_at": at,
-                "p_recorded_at": now,
-                "p_contribution_cents": amount,
-                "p_payment": payment.value,
-                "p_channel": request.channel.value,
-                "p_display": display,
-                "p_cash_cents": amount if payment == Payment.CASH else 0,
-                "p_cheque_cents": amount if payment == Payment.CHEQUE else 0,
-                "p_covered": 1 if covered else 0,
-            },
-        )
-    ).first()
-    if counts is None:
+    statement = _insert_count_and_log_sql(paper)
+    event = audit_row(
+        events.VoterCheckedIn.kind,
+        actor,
+        {"round_id": round_.id, "department_code": station.department_code, "station_code": station.code},
+        {
+            "checked_in_at": at.isoformat(timespec="seconds"),
+            "contribution_cents": amount,
+            "payment": payment.value,
+            "channel": request.channel.value,
+        },
+        now,
+    )
+    values = {
+        "p_department_code": station.department_code,
+        "p_round_id": round_.id,
+        "p_token": token,
+        "p_station_id": station.id,
+        "p_checked_in_at": at,
+        "p_recorded_at": now,
+        "p_contribution_cents": amount,
+        "p_payment": payment.value,
+        "p_channel": request.channel.value,
+        "p_display": display,
+        "p_cash_cents": amount if payment == Payment.CASH else 0,
+        "p_cheque_cents": amount if payment == Payment.CHEQUE else 0,
+        "p_covered": 1 if covered else 0,
+        "p_states": list(states),
+        **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
+    }
+    connection = await driver_connection(session)
+    row = await connection.fetchrow(statement.sql, *statement.arguments(values))
+    if row is None:
         # Nothing counted: either the person already took part (the insert did nothing), or the
         # station was closed in between (the insert is rolled back with the refusal).
         state_now = await session.scalar(
@@ -468,19 +623,9 @@ async def check_in(
             raise Conflict("Émargement simultané ailleurs : réessayez dans un instant.", code="concurrent_checkin")
         raise Conflict(_already_message(round_, *first, here=station), code="already_checked_in",
                        detail={"station_code": first[0].code, "checked_in_at": first[1].isoformat()})
-    record(
-        session,
-        events.VoterCheckedIn(
-            actor=actor,
-            round_id=round_.id,
-            department_code=station.department_code,
-            station_code=station.code,
-            checked_in_at=at.isoformat(timespec="seconds"),
-            contribution_cents=amount,
-            payment=payment.value,
-            channel=request.channel.value,
-        ),
-    )
+    assert row["events"] == 1  # counted ⇒ logged, in the same statement
+    note_audit_event(session)
+    counts = tuple(row)[:6]
     return CheckinResult(
         station.code, round_.number, at, amount, payment, request.channel, StationCounts(*counts), voter.display_name
     )

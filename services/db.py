@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, ClassVar
 
@@ -129,6 +130,70 @@ async def session_scope() -> AsyncIterator[AsyncSession]:
             raise
 
 
+_DRIVER_DIALECT: list[Any] = []
+
+
+@dataclass(frozen=True)
+class DriverStatement:
+    """A SQLAlchemy Core statement compiled once for asyncpg: its SQL text (``$1``, ``$2``…),
+    the names of its parameters in that order, and the values the statement itself fixed
+    (literals such as ``counter + 1`` or ``state IN ('open')``)."""
+
+    sql: str
+    names: tuple[str, ...]
+    fixed: dict[str, Any]
+
+    def arguments(self, values: dict[str, Any]) -> list[Any]:
+        """The positional arguments for `values` (by parameter name); a name missing from
+        `values` takes the statement's own value (or raises KeyError if it has none)."""
+        return [values[name] if name in values else self.fixed[name] for name in self.names]
+
+
+def driver_sql(statement: Any) -> DriverStatement:
+    """Compile a Core statement for the driver connection (`driver_connection`). Hot paths
+    build their statements from the models (so a renamed column breaks at the first call in
+    the tests, not on polling day) and send the compiled text straight to asyncpg."""
+    if not _DRIVER_DIALECT:
+        from sqlalchemy.dialects.postgresql.asyncpg import dialect
+
+        _DRIVER_DIALECT.append(dialect())
+    compiled = statement.compile(dialect=_DRIVER_DIALECT[0])
+    if compiled.post_compile_params:
+        raise ValueError("Paramètres « expanding » (IN) : utilisez = ANY(:tableau) pour le pilote.")
+    fixed = {name: value for name, value in compiled.params.items() if value is not None}
+    return DriverStatement(compiled.string, tuple(compiled.positiontup or ()), fixed)
+
+
+async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
+    """The asyncpg connection under the session, inside the session's transaction.
+
+    For the hot paths (the tablet check-in, 200 per second at the national peak): a statement
+    sent on it skips SQLAlchemy's compilation, result and ORM machinery, which cost several
+    times the CPU of the query itself. It is the SAME connection and the SAME transaction as
+    the session's: its writes commit or roll back with the request, and asyncpg keeps each
+    statement prepared on the connection. Writes sent this way are invisible to the audit
+    guard: declare them (`note_write`) and record their events in the same transaction
+    (`services.events.audit_row` + `note_audit_event`).
+
+    SQLAlchemy's asyncpg adapter opens the transaction lazily, at its first statement: it is
+    opened here if no statement went through the session yet (else ours would autocommit).
+    """
+    info = session.sync_session.info
+    driver = info.get("driver_connection")
+    if driver is not None:  # already fetched in this transaction (forgotten at its end)
+        return driver
+    connection = await session.connection()
+    raw = await connection.get_raw_connection()
+    adapted = raw.dbapi_connection
+    if adapted._transaction is None and adapted.isolation_level != "autocommit":  # noqa: SLF001
+        async with adapted._execute_mutex:  # noqa: SLF001 - the adapter's own guard
+            if adapted._transaction is None:  # noqa: SLF001
+                await adapted._start_transaction()  # noqa: SLF001
+    driver = raw.driver_connection
+    info["driver_connection"] = driver
+    return driver
+
+
 # --- "No change without its audit event" -----------------------------------------------
 
 
@@ -181,6 +246,13 @@ def _refuse_unaudited_commit(session: Session) -> None:
 def _reset_audit_tracking(session: Session, *_args: Any) -> None:
     session.info.pop("audited_writes", None)
     session.info.pop("audit_events", None)
+    session.info.pop("driver_connection", None)  # the next transaction may use another connection
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_driver_connection(session: Session, _transaction: Any) -> None:
+    # Any end (commit, rollback, close, a savepoint's): the next use asks the session again.
+    session.info.pop("driver_connection", None)
 
 
 def connection_lost(exc: BaseException) -> bool:

@@ -124,6 +124,42 @@ class AuditEvent(Base):
     entry: Mapped[str] = mapped_column(Text)
 
 
+# --- The same record, without pydantic or the ORM (hot paths) ----------------------------------
+
+# The columns a raw INSERT gives, in the order of `audit_row` (`id` and `xid` are the
+# database's, exactly as for an ORM insert).
+AUDIT_COLUMNS = ("recorded_at", "kind", "actor", "actor_scope", "subjects", "entry")
+
+
+def entry_of(kind: str, actor: Actor, subjects: dict[str, Any], payload: dict[str, Any], at: datetime) -> str:
+    """`Event.entry` from plain JSON values: `subjects` without its None values (as
+    `Event.subjects`), `payload` with every other field, None included (as `Event.payload`).
+    The caller passes JSON-ready values (str, int, bool, None, lists and dicts of them)."""
+    return canonical_json(
+        {
+            "v": ENTRY_VERSION,
+            "kind": kind,
+            "at": at.isoformat(timespec="microseconds"),
+            "actor": {"id": actor.id, "role": actor.role, "scope": actor.scope},
+            "subjects": subjects,
+            "payload": payload,
+        }
+    )
+
+
+def audit_row(
+    kind: str, actor: Actor, subjects: dict[str, Any], payload: dict[str, Any], at: datetime
+) -> tuple[datetime, str, str, str, str, str]:
+    """The values of `AUDIT_COLUMNS` for one event, byte for byte what `record` would store
+    (`subjects` as canonical JSON text, to be cast to jsonb by the statement).
+
+    For a hot path that writes the event in the same SQL statement as its change (the tablet
+    check-in): the caller must then call `note_audit_event(session)`, and `note_write` for the
+    change, so the commit guard sees both. `tests/test_events_raw.py` proves the identity."""
+    subjects = {key: value for key, value in subjects.items() if value is not None}
+    return at, kind, actor.id, actor.scope, canonical_json(subjects), entry_of(kind, actor, subjects, payload, at)
+
+
 def record(session: AsyncSession, event: Event) -> AuditEvent:
     """Add `event` to the caller's transaction. Never commits: the caller's commit point does."""
     at = utcnow()

@@ -5,36 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import event, update
+from sqlalchemy import update
 
 from services.auth import service as auth_service
 from services.auth.models import Tablet, WebSession
 from services.auth.roles import Role
 from services.db import utcnow
 from tests.conftest import TEST_ACTOR
-
-
-class StatementCounter:
-    """Counts the SQL statements sent on the session's connection."""
-
-    def __init__(self) -> None:
-        self.statements: list[str] = []
-
-    def __call__(self, _conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        self.statements.append(statement)
+from tests.statements import counted_statements
 
 
 async def _count_statements(session, call):  # noqa: ANN001, ANN202
     await session.flush()  # what the test set up is written first, not counted
-    connection = await session.connection()
-    counter = StatementCounter()
-    sync_engine = connection.sync_engine
-    event.listen(sync_engine, "before_cursor_execute", counter)
-    try:
+    async with counted_statements(session) as statements:
         result = await call()
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", counter)
-    return result, counter.statements
+    return result, statements
 
 
 async def test_an_account_session_is_checked_in_one_statement(session, users) -> None:  # noqa: ANN001

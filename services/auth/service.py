@@ -24,7 +24,7 @@ from services.auth import events
 from services.auth.models import Account, ApiToken, LoginFailure, PairingCode, Tablet, WebSession
 from services.auth.principal import Principal
 from services.auth.roles import STATION_ROLES, Role
-from services.db import utcnow
+from services.db import driver_connection, driver_sql, utcnow
 from services.errors import Conflict, InvalidInput, NotFound, TooManyAttempts
 from services.events import Actor, record
 from services.settings import Mode, settings
@@ -311,35 +311,43 @@ def _session_statement():  # noqa: ANN202 - a SQLAlchemy Select, built once
     )
 
 
+@cache
+def _session_sql() -> str:
+    compiled = driver_sql(_session_statement())
+    assert compiled.names == ("token_sha256",), compiled.names
+    return compiled.sql
+
+
 async def principal_from_session_token(session: AsyncSession, token: str) -> Principal | None:
     """The principal of a browser or tablet session; None if unknown, revoked or expired, or if
     its account is gone or deactivated, or its tablet revoked."""
-    # On the session's connection (same transaction), not through the ORM: plain columns need
-    # none of its machinery, which costs more CPU than the query itself.
-    connection = await session.connection()
-    row = (await connection.execute(_session_statement(), {"token_sha256": sha256_hex(token)})).first()
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    # On the session's driver connection (same transaction), not through SQLAlchemy: every
+    # request of a signed-in user or tablet runs it, and SQLAlchemy's execution and result
+    # machinery cost several times the CPU of the query itself.
+    connection = await driver_connection(session)
+    row = await connection.fetchrow(_session_sql(), sha256_hex(token))
+    if row is None or row["revoked_at"] is not None or row["expires_at"] <= utcnow():
         return None
-    if row.account_id is not None:
-        if row.account_row is None or not row.active:
+    if row["account_id"] is not None:
+        if row["account_row"] is None or not row["active"]:
             return None
         return Principal(
-            role=Role(row.role),
-            name=row.display_name,
-            account_id=row.account_row,
-            department_code=row.department_code,
-            station_code=row.station_code,
+            role=Role(row["role"]),
+            name=row["display_name"],
+            account_id=row["account_row"],
+            department_code=row["department_code"],
+            station_code=row["station_code"],
             via="session",
             session_token=token,
         )
-    if row.tablet_id is not None:
-        if row.tablet_row is None or row.tablet_revoked_at is not None:
+    if row["tablet_id"] is not None:
+        if row["tablet_row"] is None or row["tablet_revoked_at"] is not None:
             return None
         return Principal(
             role=Role.TABLET,
-            name=row.label,
-            tablet_id=row.tablet_row,
-            station_code=row.tablet_station_code,
+            name=row["label"],
+            tablet_id=row["tablet_row"],
+            station_code=row["tablet_station_code"],
             via="tablet",
             session_token=token,
         )

@@ -3,42 +3,34 @@
 
 from __future__ import annotations
 
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from polling import service
 from polling.models import Checkin
 from services.auth.roles import Role
 from services.events import AuditEvent
 from tests.polling.conftest import ORGANISER, World
+from tests.statements import counted_statements
 from voter_registry.territory_cache import territory
 
 BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
 
 
-async def test_an_api_check_in_costs_five_statements(client, users, session, world: World) -> None:  # noqa: ANN001
+async def test_an_api_check_in_costs_three_statements(client, users, session, world: World) -> None:  # noqa: ANN001
     await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
     found = await client.get("/api/v1/registry/search", params={"nom": "dupont"})
     ref = found.json()["results"][0]["ref"]
     await territory(session)  # loaded once per process (not the check-in's cost)
-    statements: list[str] = []
-
-    def counted(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")):
-            statements.append(statement)
-
-    sync_engine = (await session.connection()).sync_engine
-    event.listen(sync_engine, "before_cursor_execute", counted)
-    try:
+    async with counted_statements(session) as statements:
         response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
-    finally:
-        event.remove(sync_engine, "before_cursor_execute", counted)
     assert response.status_code == 201, response.text
     assert response.json()["station_code"] == world.bordeaux.code and response.json()["counts"]["tablet"] == 1
-    # The session (with its tablet), the station with its round and context, the voter, the
-    # insert-and-count, the audit event.
-    assert len(statements) == 5, statements
+    # The session (with its tablet), the station with its round, context and the voter, and
+    # ONE statement for the check-in, its counters and its audit event.
+    assert len(statements) == 3, statements
+    assert "INSERT INTO audit_event" in statements[-1] and "INSERT INTO checkin" in statements[-1]
     assert await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "polling.checked_in")) == 1
 
 
