@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import utcnow
 from services.settings import settings
+from services.telephony.fastpath import CLAIM_SQL, PREVIOUS_REPLY_SQL, STORE_REPLY_SQL, FastSms, driver_connection
 from services.telephony.models import InboundSms, VoiceCall, VoiceStep
 from services.telephony.phone import mask_phone, try_normalise_phone
 from services.telephony.registry import SmsCommandRegistry, SmsContext, sms_commands
@@ -86,21 +87,41 @@ async def receive_sms(
     to_number = try_normalise_phone(clean_text(to_number, 32))
     resolution = registry.resolve(body)
     received_at = utcnow()
-    claimed = await session.scalar(
-        CLAIM_SMS,
-        {
-            "sid": sid,
-            "from_number": sender[:32],
-            "to_number": to_number[:32],
-            "body": registry.stored_text(body, resolution),
-            "keyword": resolution.keyword[:32],
-            "received_at": received_at,
-        },
-    )
-    if claimed is None:
-        previous = await session.scalar(PREVIOUS_REPLY, {"sid": sid})
-        logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
-        return previous or fit_sms(STILL_HANDLING)
+    command = resolution.command
+    if command is not None and command.fast is not None:
+        # The command's common case on the raw connection (see `services.telephony.fastpath`).
+        connection = await driver_connection(session)
+        claimed = await connection.fetchval(
+            CLAIM_SQL, sid, sender[:32], to_number[:32], registry.stored_text(body, resolution),
+            resolution.keyword[:32], received_at,
+        )  # fmt: skip
+        if claimed is None:
+            previous = await connection.fetchval(PREVIOUS_REPLY_SQL, sid)
+            logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
+            return previous or fit_sms(STILL_HANDLING)
+        fast_reply = await command.fast(session, connection, FastSms(sid, sender, to_number, body, received_at))
+        if fast_reply is not None:
+            text = fit_sms(fast_reply, command.max_segments)
+            await connection.execute(STORE_REPLY_SQL, sid, text, "ok", utcnow())
+            logger.info("SMS %s de %s : %s → ok", sid, mask_phone(sender), resolution.keyword)
+            return text
+        # Not the common case: the ordinary, guarded handler (the message is already claimed).
+    else:
+        claimed = await session.scalar(
+            CLAIM_SMS,
+            {
+                "sid": sid,
+                "from_number": sender[:32],
+                "to_number": to_number[:32],
+                "body": registry.stored_text(body, resolution),
+                "keyword": resolution.keyword[:32],
+                "received_at": received_at,
+            },
+        )
+        if claimed is None:
+            previous = await session.scalar(PREVIOUS_REPLY, {"sid": sid})
+            logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
+            return previous or fit_sms(STILL_HANDLING)
     context = SmsContext(
         sid=sid,
         from_number=sender,
