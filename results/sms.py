@@ -65,7 +65,7 @@ from services.telephony import (
     register_voice_flow,
     sms_command,
 )
-from services.telephony.fastpath import FastSms
+from services.telephony.fastpath import FastResult, FastSms
 from services.telephony.registry import fold_keyword, split_words
 
 READBACK_SEGMENTS = 3
@@ -299,13 +299,13 @@ async def results_help(session: AsyncSession, sms: SmsContext) -> str:
     return help_text(names, round_number=number)
 
 
-async def _fast_report(session: AsyncSession, connection: Any, sms: FastSms) -> str | None:
+async def _fast_report(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
     from results import sms_fast  # it builds on this module
 
     return await sms_fast.report(session, connection, sms)
 
 
-async def _fast_confirm(session: AsyncSession, connection: Any, sms: FastSms) -> str | None:
+async def _fast_confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
     from results import sms_fast
 
     return await sms_fast.confirm(session, connection, sms)

@@ -50,7 +50,7 @@ from services.elections.models import Round
 from services.errors import AppError
 from services.events import canonical_json
 from services.telephony import mask_phone, phone_actor
-from services.telephony.fastpath import EventRow, FastSms
+from services.telephony.fastpath import CLAIM_CTE, Claim, EventRow, FastResult, FastSms, store_reply_cte
 
 # --- Rows → transient model instances (what the ordinary path's checks take) ------------------------
 
@@ -78,24 +78,31 @@ def _lock_key(round_column: str, station_column: str) -> str:
 
 
 AUDIT_INSERT = "INSERT INTO audit_event (recorded_at, kind, actor, actor_scope, subjects, entry)"
+# The message is claimed and nothing else written: the ordinary handler takes it.
+ORDINARY = FastResult(Claim.CLAIMED)
 
 # --- T<tour>: a station's first report ------------------------------------------------------------
 
-# `results.sms.STATION_FACTS`, in SQL: one row per round of the station's election.
+# The claim of the message (`services.telephony.fastpath.CLAIM_CTE`, $1…$6) and
+# `results.sms.STATION_FACTS`, in SQL: one row per round of the station's election (one row of
+# NULLs when no station has the code), each with whether this request claimed the message.
 STATION_FACTS_SQL = f"""
-SELECT {STATION_COLUMNS}, {ROUND_COLUMNS}, {STATION_ROUND_COLUMNS},
-       staff.id AS staff_id, staff.role AS staff_role, pin.pin_hash,
-       (SELECT count(*) FROM pin_failure f WHERE f.key = $3 AND f.at > $5) AS station_failures,
-       (SELECT count(*) FROM pin_failure f WHERE f.key = $4 AND f.at > $5) AS phone_failures,
-       pg_advisory_xact_lock(CASE WHEN er.number = $6::int THEN {_lock_key("er.id", "s.id")} END) AS lock,
-       CASE WHEN er.number = $6::int THEN er.id END AS locked_round_id
-FROM station s
-LEFT JOIN election_round er ON er.election_id = s.election_id
-LEFT JOIN station_round sr ON sr.station_id = s.id AND sr.round_id = er.id
-LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $2
-LEFT JOIN station_pin pin ON pin.station_id = s.id
-WHERE s.code = $1
-ORDER BY er.number
+WITH {CLAIM_CTE}
+SELECT (SELECT count(*) FROM claim) AS claimed, facts.* FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT {STATION_COLUMNS}, {ROUND_COLUMNS}, {STATION_ROUND_COLUMNS},
+           staff.id AS staff_id, staff.role AS staff_role, pin.pin_hash,
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $9 AND f.at > $11) AS station_failures,
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $10 AND f.at > $11) AS phone_failures,
+           pg_advisory_xact_lock(CASE WHEN er.number = $12::int THEN {_lock_key("er.id", "s.id")} END) AS lock,
+           CASE WHEN er.number = $12::int THEN er.id END AS locked_round_id
+    FROM station s
+    LEFT JOIN election_round er ON er.election_id = s.election_id
+    LEFT JOIN station_round sr ON sr.station_id = s.id AND sr.round_id = er.id
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $8
+    LEFT JOIN station_pin pin ON pin.station_id = s.id
+    WHERE s.code = $7
+) AS facts ON true
+ORDER BY facts.r_number
 """
 
 # Run holding the station lock (a new statement, hence a snapshot taken after it): store the
@@ -121,7 +128,7 @@ WITH prior AS (
     {AUDIT_INSERT}
     SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text FROM stored
     RETURNING id
-)
+), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM stored)")}
 SELECT (SELECT id FROM stored) AS report_id, (SELECT id FROM logged) AS event_id
 """
 
@@ -148,22 +155,25 @@ def _station_facts(rows: Sequence[Record]) -> StationFacts:
     )
 
 
-async def report(session: AsyncSession, connection: Any, sms: FastSms) -> str | None:
-    """`T<tour> …`: the station's first report of the round, or None (the ordinary handler)."""
+async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+    """`T<tour> …`: the station's first report of the round; anything else is left to the
+    ordinary handler (`FastResult.reply` None)."""
     number, code_typed = prescan(sms.text)
     if number is None or not code_typed or not codes.is_valid(code_typed):
-        return None
+        return FastResult(Claim.NOT_TRIED)
     rows = await connection.fetch(
-        STATION_FACTS_SQL, code_typed, sms.from_number, f"station:{code_typed}", polling._phone_key(sms.from_number),
-        utcnow() - polling.PIN_WINDOW, number,
+        STATION_FACTS_SQL, *sms.claim, code_typed, sms.from_number, f"station:{code_typed}",
+        polling._phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW, number,
     )  # fmt: skip
-    if not rows:
-        return None
+    if not rows[0]["claimed"]:
+        return FastResult(Claim.ALREADY_RECEIVED)
+    if rows[0]["s_id"] is None:
+        return ORDINARY
     facts = _station_facts(rows)
     station = facts.station
     named, accepting = _pick_rounds(facts.rounds, number)
     if named is None or accepting is None or named.id != accepting.id or facts.locked_round_id != named.id:
-        return None
+        return ORDINARY
     rules = await service.round_rules(session, named)
     parsed = parse_sms(
         sms.text,
@@ -172,16 +182,16 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> str | 
         expected_round=accepting.number,
     )
     if not isinstance(parsed, ReportMessage) or parsed.station_code != station.code or parsed.round_number != named.number:
-        return None
+        return ORDINARY
     if facts.staff is None or not facts.pin_accepted(parsed.pin) or rules.candidate_count != len(parsed.report.votes):
-        return None
+        return ORDINARY
     row = facts.rows.get(named.id)
     state = StationState(row.state) if row else StationState.PLANNED
     try:
         service.check_accepting(station, named, state, sms.received_at)
         gaps = service.refuse_errors(parsed.report, service.report_context(rules, station, row))
     except AppError:
-        return None  # the ordinary handler refuses it, in the same words, auditing what it must
+        return ORDINARY  # the ordinary handler refuses it, in the same words, auditing what it must
     key = service.sender_key(sms.from_number)
     code = new_confirmation_code()
     sender = mask_phone(sms.from_number)[:200]
@@ -202,38 +212,44 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> str | 
         **service.figures_payload(figures),
     )
     window = timedelta(minutes=results_settings().confirmation_minutes)
+    reply = sms.fit(readback_with_gaps(parsed, rules.family_names, code, gaps))
     stored = await connection.fetchrow(
         FIRST_REPORT_SQL,
         named.id, station.id, key, code, utcnow() - window, station.department_code, canonical_json(findings),
         sender, facts.staff.id, sms.sid, sms.received_at, figures.signatures, figures.blank, figures.null,
         list(figures.votes), figures.contributions_cents, *EventRow.of(event, utcnow()).params(),
+        sms.sid, reply, utcnow(),
     )  # fmt: skip
     if stored["report_id"] is None:
-        return None  # not the station's first report, or the code is taken: the ordinary handler
+        return ORDINARY  # not the station's first report, or the code is taken
     note_write(session, "results_report")
     note_audit_event(session)
-    return readback_with_gaps(parsed, rules.family_names, code, gaps)
+    return FastResult(Claim.CLAIMED, reply)
 
 
 # --- OK <code>: the confirmation ------------------------------------------------------------------
 
-# `results.sms.PENDING_REPORT`, in SQL, with the station's state (read before the lock: the
-# confirmation below stores nothing unless it is still the same after it).
+# The claim ($1…$6) and `results.sms.PENDING_REPORT`, in SQL, with the station's state (read
+# before the lock: the confirmation below stores nothing unless it is still the same after it).
 PENDING_REPORT_SQL = f"""
-SELECT rr.id AS report_id, rr.version AS report_version, rr.channel AS report_channel,
-       rr.received_at AS report_received_at, rr.signatures AS report_signatures, rr.blank AS report_blank,
-       rr.nulls AS report_nulls, rr.votes AS report_votes, rr.contributions_cents AS report_contributions_cents,
-       {STATION_COLUMNS}, {ROUND_COLUMNS}, sr.state AS station_state,
-       staff.id AS staff_id, staff.role AS staff_role,
-       pg_advisory_xact_lock({_lock_key("rr.round_id", "rr.station_id")}) AS lock
-FROM results_report rr
-JOIN station s ON s.id = rr.station_id
-JOIN election_round er ON er.id = rr.round_id
-LEFT JOIN station_round sr ON sr.station_id = rr.station_id AND sr.round_id = rr.round_id
-LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $3
-WHERE rr.id = (
-    SELECT x.id FROM results_report x WHERE x.sender_key = $1 AND x.confirmation_code = $2 ORDER BY x.id DESC LIMIT 1
-)
+WITH {CLAIM_CTE}
+SELECT (SELECT count(*) FROM claim) AS claimed, pending.* FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT rr.id AS report_id, rr.version AS report_version, rr.channel AS report_channel,
+           rr.received_at AS report_received_at, rr.signatures AS report_signatures, rr.blank AS report_blank,
+           rr.nulls AS report_nulls, rr.votes AS report_votes, rr.contributions_cents AS report_contributions_cents,
+           {STATION_COLUMNS}, {ROUND_COLUMNS}, sr.state AS station_state,
+           staff.id AS staff_id, staff.role AS staff_role,
+           pg_advisory_xact_lock({_lock_key("rr.round_id", "rr.station_id")}) AS lock
+    FROM results_report rr
+    JOIN station s ON s.id = rr.station_id
+    JOIN election_round er ON er.id = rr.round_id
+    LEFT JOIN station_round sr ON sr.station_id = rr.station_id AND sr.round_id = rr.round_id
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $9
+    WHERE rr.id = (
+        SELECT x.id FROM results_report x WHERE x.sender_key = $7 AND x.confirmation_code = $8
+        ORDER BY x.id DESC LIMIT 1
+    )
+) AS pending ON true
 """
 
 # Run holding the station lock: count the report (its event first, whose id the confirmation
@@ -270,7 +286,7 @@ WITH go AS (
     UPDATE station_round SET state = 'reported', reported_at = $17::timestamptz, updated_at = $17::timestamptz
     WHERE round_id = $1::int AND station_id = $2::int AND EXISTS (SELECT 1 FROM state_event)
     RETURNING id
-)
+), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM confirmation)")}
 SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM moved) AS moved
 """
 
@@ -279,27 +295,32 @@ SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM 
 MOVES_TO_REPORTED = (StationState.READY, StationState.OPEN, StationState.CLOSED)
 
 
-async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> str | None:
-    """`OK <code>`: count the station's pending first report, or None (the ordinary handler)."""
+async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+    """`OK <code>`: count the station's pending first report; anything else is left to the
+    ordinary handler (`FastResult.reply` None)."""
     parsed = parse_sms(sms.text, candidate_count=1, station_code_is_valid=codes.is_valid)
     if not isinstance(parsed, ConfirmMessage):
-        return None
-    found = await connection.fetchrow(PENDING_REPORT_SQL, service.sender_key(sms.from_number), parsed.code, sms.from_number)
-    if found is None or found["staff_id"] is None:
-        return None
+        return FastResult(Claim.NOT_TRIED)
+    found = await connection.fetchrow(
+        PENDING_REPORT_SQL, *sms.claim, service.sender_key(sms.from_number), parsed.code, sms.from_number
+    )
+    if not found["claimed"]:
+        return FastResult(Claim.ALREADY_RECEIVED)
+    if found["report_id"] is None or found["staff_id"] is None:
+        return ORDINARY
     station: Station = _instance(Station, found, STATION_FIELDS)
     round_: Round = _instance(Round, found, ROUND_FIELDS)
     now = sms.received_at
     minutes = results_settings().confirmation_minutes
     if now - found["report_received_at"] > timedelta(minutes=minutes):
-        return None
+        return ORDINARY
     state = StationState(found["station_state"] or StationState.PLANNED.value)
     if state in (StationState.REPORTED, StationState.VALIDATED):
-        return None  # the ordinary path (a station counted before: supersession, or a refusal)
+        return ORDINARY  # the ordinary path (a station counted before: supersession, or a refusal)
     try:
         service.check_accepting(station, round_, state, now)
     except AppError:
-        return None
+        return ORDINARY
     actor = phone_actor(sms.from_number, role=found["staff_role"], scope=station.code)
     channel = found["report_channel"]
     counted = events.ReportCounted(
@@ -324,23 +345,24 @@ async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> str |
         to_state=StationState.REPORTED.value,
         via=channel,
     )
-    result = await connection.fetchrow(
-        CONFIRM_SQL,
-        round_.id, station.id, found["report_id"], state.value, station.department_code, found["report_version"],
-        ConfirmedVia.SMS_OK.value, actor.id, now, *EventRow.of(counted, utcnow()).params(),
-        moves, *EventRow.of(moved, utcnow()).params(),
-    )  # fmt: skip
-    if result["confirmed"] is None:
-        return None
-    note_write(session, "results_confirmation")
-    note_audit_event(session)
-    if moves:
-        note_audit_event(session)
     figures = StationReport(
         found["report_signatures"], found["report_blank"], found["report_nulls"], tuple(found["report_votes"]),
         found["report_contributions_cents"],
     )  # fmt: skip
-    return (
+    reply = sms.fit(
         f"Merci : résultats du bureau {station.code} (tour {round_.number}) enregistrés à {_local_time(now, station)} : "
         f"{french_int(figures.valid_votes)} suffrages exprimés. Le PV papier part à la commission."
     )
+    result = await connection.fetchrow(
+        CONFIRM_SQL,
+        round_.id, station.id, found["report_id"], state.value, station.department_code, found["report_version"],
+        ConfirmedVia.SMS_OK.value, actor.id, now, *EventRow.of(counted, utcnow()).params(),
+        moves, *EventRow.of(moved, utcnow()).params(), sms.sid, reply, utcnow(),
+    )  # fmt: skip
+    if result["confirmed"] is None:
+        return ORDINARY
+    note_write(session, "results_confirmation")
+    note_audit_event(session)
+    if moves:
+        note_audit_event(session)
+    return FastResult(Claim.CLAIMED, reply)

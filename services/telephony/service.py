@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import utcnow
 from services.settings import settings
-from services.telephony.fastpath import CLAIM_SQL, PREVIOUS_REPLY_SQL, STORE_REPLY_SQL, FastSms, driver_connection
+from services.telephony.fastpath import PREVIOUS_REPLY_SQL, Claim, FastSms, driver_connection
 from services.telephony.models import InboundSms, VoiceCall, VoiceStep
 from services.telephony.phone import mask_phone, try_normalise_phone
 from services.telephony.registry import SmsCommandRegistry, SmsContext, sms_commands
@@ -88,33 +88,38 @@ async def receive_sms(
     resolution = registry.resolve(body)
     received_at = utcnow()
     command = resolution.command
+    stored_body, keyword = registry.stored_text(body, resolution), resolution.keyword[:32]
+    claim = Claim.NOT_TRIED
     if command is not None and command.fast is not None:
         # The command's common case on the raw connection (see `services.telephony.fastpath`).
-        connection = await driver_connection(session)
-        claimed = await connection.fetchval(
-            CLAIM_SQL, sid, sender[:32], to_number[:32], registry.stored_text(body, resolution),
-            resolution.keyword[:32], received_at,
+        max_segments = command.max_segments
+        result = await command.fast(
+            session,
+            await driver_connection(session),
+            FastSms(
+                sid, sender, to_number, body, received_at,
+                claim=(sid, sender[:32], to_number[:32], stored_body, keyword, received_at),
+                fit=lambda text: fit_sms(text, max_segments),
+            ),
         )  # fmt: skip
-        if claimed is None:
-            previous = await connection.fetchval(PREVIOUS_REPLY_SQL, sid)
+        claim = result.claim
+        if claim is Claim.ALREADY_RECEIVED:
+            previous = await (await driver_connection(session)).fetchval(PREVIOUS_REPLY_SQL, sid)
             logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
             return previous or fit_sms(STILL_HANDLING)
-        fast_reply = await command.fast(session, connection, FastSms(sid, sender, to_number, body, received_at))
-        if fast_reply is not None:
-            text = fit_sms(fast_reply, command.max_segments)
-            await connection.execute(STORE_REPLY_SQL, sid, text, "ok", utcnow())
+        if result.reply is not None:
             logger.info("SMS %s de %s : %s → ok", sid, mask_phone(sender), resolution.keyword)
-            return text
-        # Not the common case: the ordinary, guarded handler (the message is already claimed).
-    else:
+            return result.reply
+        # Not the common case: the ordinary, guarded handler (the message claimed, or not yet).
+    if claim is Claim.NOT_TRIED:
         claimed = await session.scalar(
             CLAIM_SMS,
             {
                 "sid": sid,
                 "from_number": sender[:32],
                 "to_number": to_number[:32],
-                "body": registry.stored_text(body, resolution),
-                "keyword": resolution.keyword[:32],
+                "body": stored_body,
+                "keyword": keyword,
                 "received_at": received_at,
             },
         )

@@ -20,6 +20,8 @@ from polling.models import Station, StationState
 from results import sms_fast
 from results.models import ResultsConfirmation, ResultsReport
 from services.events import Actor, AuditEvent, Event, canonical_json
+from services.telephony.fastpath import Claim, FastResult
+from services.telephony.models import InboundSms
 from services.telephony.testing import TwilioSimulator
 from tests.results.conftest import Night, close_polls, figures
 from tests.results.test_sms_flow import confirmation_code
@@ -28,8 +30,8 @@ FIGURES = figures(412, 3, 2, 200, 120, 87, euros="612,50")
 
 
 def ordinary_path_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    async def declined(*_args: Any) -> None:
-        return None
+    async def declined(*_args: Any) -> FastResult:
+        return FastResult(Claim.NOT_TRIED)
 
     monkeypatch.setattr(sms_fast, "report", declined)
     monkeypatch.setattr(sms_fast, "confirm", declined)
@@ -108,6 +110,14 @@ async def test_fast_path_writes_what_the_ordinary_path_writes(
 
     assert [general(r, fast_station) for r in fast_replies] == [general(r, ordinary_station) for r in ordinary_replies]
     assert await stored(session, fast_station) == await stored(session, ordinary_station)
+    # The gateway's store: each message once, with the reply sent and its outcome.
+    for station, replies in ((fast_station, fast_replies), (ordinary_station, ordinary_replies)):
+        inbound = (await session.execute(
+            select(InboundSms.reply, InboundSms.outcome, InboundSms.handled_at)
+            .where(InboundSms.from_number == night.presidents[station.code]).order_by(InboundSms.received_at)
+        )).all()  # fmt: skip
+        assert [(reply, outcome) for reply, outcome, _at in inbound] == [(replies[0], "ok"), (replies[1], "ok")]
+        assert all(at is not None for _reply, _outcome, at in inbound)
     for station in (fast_station, ordinary_station):
         assert await polling.state_of(session, station, night.round_1) == StationState.REPORTED
 

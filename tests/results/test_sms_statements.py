@@ -65,13 +65,13 @@ async def test_report_and_ok_statement_budget(session: AsyncSession, twilio: Twi
     _show("T1", report_sql)
     _show("OK", ok_sql)
     # Before the fast path: 10 and 13 here (19 and 18 before the first budget), and 2 more in
-    # production, where the session is fresh (BEGIN, COMMIT). Now: the claim, the facts (with the
-    # station lock), the write (report or confirmation, with their events), the reply stored —
-    # and the test harness's savepoint around the request (2).
+    # production, where the session is fresh (BEGIN, COMMIT). Now two each: the claim with the
+    # facts (and the station lock), then the write (report or confirmation, with their events
+    # and the reply stored) — plus the test harness's savepoint around the request.
     raw = [line for line in report_sql + ok_sql if line.startswith("[asyncpg]")]
-    assert len(raw) == 8, raw
-    assert len(report_sql) <= 6, report_sql
-    assert len(ok_sql) <= 6, ok_sql
+    assert len(raw) == 4, raw
+    assert len(report_sql) <= 3, report_sql
+    assert len(ok_sql) <= 3, ok_sql
     from polling import service as polling
 
     assert await polling.state_of(session, station, night.round_1) == StationState.REPORTED
