@@ -108,7 +108,9 @@ async def receive_sms(
             logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
             return previous or fit_sms(STILL_HANDLING)
         if result.reply is not None:
-            logger.info("SMS %s de %s : %s → ok", sid, mask_phone(sender), resolution.keyword)
+            # DEBUG, not INFO: on results night a log line per message costs a write to the log
+            # file for what the inbound store (and the access log) already keep.
+            logger.debug("SMS %s de %s : %s → ok", sid, mask_phone(sender), resolution.keyword)
             return result.reply
         # Not the common case: the ordinary, guarded handler (the message claimed, or not yet).
     if claim is Claim.NOT_TRIED:

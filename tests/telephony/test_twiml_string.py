@@ -33,3 +33,11 @@ def test_string_twiml_is_the_sdk_twiml(text: str) -> None:
 
 def test_no_reply_is_an_empty_response() -> None:
     assert sms_reply_twiml(None) == sdk(None) == '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+@settings(max_examples=2000, deadline=None)
+@given(TEXTS, st.integers(min_value=1, max_value=4))
+def test_a_fitted_reply_is_sent_as_it_is(text: str, segments: int) -> None:
+    """The webhook sends `receive_sms`'s reply without fitting it again: fitting is idempotent."""
+    fitted = fit_sms(text, segments)
+    assert fit_sms(fitted) == fitted
