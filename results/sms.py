@@ -26,6 +26,7 @@ import hmac
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import and_, bindparam, case, func, literal_column, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -64,6 +65,7 @@ from services.telephony import (
     register_voice_flow,
     sms_command,
 )
+from services.telephony.fastpath import FastResult, FastSms
 from services.telephony.registry import fold_keyword, split_words
 
 READBACK_SEGMENTS = 3
@@ -297,12 +299,25 @@ async def results_help(session: AsyncSession, sms: SmsContext) -> str:
     return help_text(names, round_number=number)
 
 
+async def _fast_report(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+    from results import sms_fast  # it builds on this module
+
+    return await sms_fast.report(session, connection, sms)
+
+
+async def _fast_confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+    from results import sms_fast
+
+    return await sms_fast.confirm(session, connection, sms)
+
+
 @sms_command(
     "T<tour>",
     pattern=r"T[0-9]{0,2}",
     summary=results_summary,
     help=results_help,
     redact=redact_pin,
+    fast=_fast_report,  # a station's first report of the round (results.sms_fast)
 )
 async def results_by_sms(session: AsyncSession, sms: SmsContext) -> str:
     number, code_typed = prescan(sms.text)
@@ -433,6 +448,7 @@ PENDING_REPORT = (
     summary="OK <code> : confirmer les résultats relus (dans les 30 minutes)",
     help="OK suivi des 4 caractères reçus après l'envoi des résultats, par exemple OK K7PX, depuis le même téléphone, "
     "dans les 30 minutes. Sans OK, les résultats ne comptent pas.",
+    fast=_fast_confirm,  # a first report's confirmation (results.sms_fast)
 )
 async def confirm_by_sms(session: AsyncSession, sms: SmsContext) -> str:
     parsed = parse_sms(sms.text, candidate_count=1, station_code_is_valid=codes.is_valid)

@@ -21,7 +21,7 @@ from twilio.twiml.voice_response import VoiceResponse
 from services.db import DbSession
 from services.telephony import service
 from services.telephony.signature import TwilioSigned
-from services.telephony.twiml import sms_reply, twiml_response, voice_goodbye
+from services.telephony.twiml import sms_reply, sms_reply_twiml, twiml_response, voice_goodbye
 
 router = APIRouter(prefix="/twilio", tags=["téléphonie"])
 
@@ -50,7 +50,9 @@ async def inbound_sms(request: Request, session: DbSession, _signed: TwilioWebho
         to_number=_param(form, "To"),
         body=_param(form, "Body"),
     )
-    return sms_reply(reply)
+    # `receive_sms` returns the reply as sent and stored (already fitted by `fit_sms`): fitting
+    # it again would only cost time on results night.
+    return twiml_response(sms_reply_twiml(reply or None))
 
 
 @router.post("/voice", summary="Webhook Twilio : appel entrant (réponse TwiML)", response_class=Response)

@@ -30,6 +30,7 @@ from services.telephony.sms_text import DEFAULT_MAX_SEGMENTS, capacity, fit_sms,
 
 if TYPE_CHECKING:
     from services.errors import AppError
+    from services.telephony.fastpath import FastHandler
 
 WORD_SEPARATORS = re.compile(r"[\s,;]+")
 INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
@@ -114,6 +115,8 @@ class SmsCommand:
     redact: Redactor | None = None
     max_segments: int = DEFAULT_MAX_SEGMENTS
     listed: bool = True
+    # An optional fast handler for the command's common case (see `services.telephony.fastpath`).
+    fast: FastHandler | None = None
 
     @property
     def key(self) -> str:
@@ -199,6 +202,7 @@ class SmsCommandRegistry:
         redact: Redactor | None = None,
         max_segments: int = DEFAULT_MAX_SEGMENTS,
         listed: bool = True,
+        fast: FastHandler | None = None,
     ) -> Callable[[SmsHandler], SmsHandler]:
         """Decorator form of `register`: ``@sms_command("OUV", summary=...)``."""
 
@@ -214,6 +218,7 @@ class SmsCommandRegistry:
                     redact=redact,
                     max_segments=max_segments,
                     listed=listed,
+                    fast=fast,
                 )
             )
             return handler

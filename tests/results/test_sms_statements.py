@@ -5,30 +5,39 @@ reads to the 15,000-station burst shows up here rather than in production."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from polling.models import StationState
+from services.telephony.fastpath import driver_connection
 from services.telephony.testing import TwilioSimulator
 from tests.results.conftest import Night, close_polls, figures
 from tests.results.test_sms_flow import confirmation_code
 
 
-@contextmanager
-def statements(session: AsyncSession) -> Iterator[list[str]]:
+@asynccontextmanager
+async def statements(session: AsyncSession) -> AsyncIterator[list[str]]:
+    """Every statement sent to the database: through SQLAlchemy, and straight to the asyncpg
+    connection (the SMS fast path, `services.telephony.fastpath`)."""
     seen: list[str] = []
     engine = session.bind.sync_engine  # type: ignore[union-attr]
 
     def note(_conn, _cursor, statement, _parameters, _context, _executemany) -> None:  # noqa: ANN001
         seen.append(" ".join(statement.split())[:160])
 
+    def note_raw(record) -> None:  # noqa: ANN001 - asyncpg's LoggedQuery
+        seen.append("[asyncpg] " + " ".join(record.query.split())[:150])
+
+    raw = await driver_connection(session)
     event.listen(engine, "before_cursor_execute", note)
+    raw.add_query_logger(note_raw)
     try:
         yield seen
     finally:
+        raw.remove_query_logger(note_raw)
         event.remove(engine, "before_cursor_execute", note)
 
 
@@ -47,17 +56,22 @@ async def test_report_and_ok_statement_budget(session: AsyncSession, twilio: Twi
     await twilio.sms(f"OK {confirmation_code(first.text)}", from_number=warm_phone)
 
     station, phone = night.bordeaux, night.presidents[night.bordeaux.code]
-    with statements(session) as report_sql:
+    async with statements(session) as report_sql:
         reply = await twilio.sms(night.sms(station, figures(412, 3, 2, 200, 120, 87, euros="612,50")), from_number=phone)
     code = confirmation_code(reply.text)
-    with statements(session) as ok_sql:
+    async with statements(session) as ok_sql:
         ok = await twilio.sms(f"OK {code}", from_number=phone)
     assert "enregistrés" in ok.text
     _show("T1", report_sql)
     _show("OK", ok_sql)
-    # Before this budget: 19 and 18 here (and 2 more in production, where the session is fresh).
-    assert len(report_sql) <= 10, report_sql
-    assert len(ok_sql) <= 13, ok_sql
+    # Before the fast path: 10 and 13 here (19 and 18 before the first budget), and 2 more in
+    # production, where the session is fresh (BEGIN, COMMIT). Now two each: the claim with the
+    # facts (and the station lock), then the write (report or confirmation, with their events
+    # and the reply stored) — plus the test harness's savepoint around the request.
+    raw = [line for line in report_sql + ok_sql if line.startswith("[asyncpg]")]
+    assert len(raw) == 4, raw
+    assert len(report_sql) <= 3, report_sql
+    assert len(ok_sql) <= 3, ok_sql
     from polling import service as polling
 
     assert await polling.state_of(session, station, night.round_1) == StationState.REPORTED

@@ -1,0 +1,371 @@
+"""The fast path of results night's two common SMS: a well-formed first report and its « OK ».
+
+≈ 10,000 stations send `T1 …` then `OK <code>` within the hour. The ordinary handlers
+(`results.sms`) go through the ORM; these do the same work on the request's raw asyncpg
+connection (`services.telephony.fastpath`), in two statements each after the gateway's claim:
+
+- `T1 …`: one statement reads the station, its rounds and its row in each, the sender's staff
+  membership, the PIN hash and the recent PIN failures, and takes the station lock of the
+  round the message names; then ONE statement (a new snapshot, after the lock) stores the
+  report and its `results.report_received` event — only if the station has no report yet in
+  this round and the confirmation code is free for the sender;
+- `OK <code>`: one statement reads the report the code designates, its station, round, the
+  station's state and the sender's membership, and takes the station lock; then ONE statement
+  stores the confirmation and its `results.report_counted` event, and moves the station to
+  « reported » with its `polling.station_state_changed` event — only if the report is still
+  the station's latest, none of its reports counted yet and its state is the one read.
+
+Everything else — a refusal (unknown sender, wrong or locked-out PIN, closed station, figures
+that do not add up), a station that already reported, a duplicate, a superseded or expired
+code — returns None having written nothing, and the ordinary handler does it, words it and
+audits it exactly as before. The checks are the ordinary path's own functions
+(`service.check_accepting`, `service.refuse_errors`, `StationFacts.pin_accepted`, …), run on
+the rows read (their values under the models' attribute names); the audit entries are built by the event
+classes (`services.telephony.fastpath.EventRow`), so they are byte for byte those
+`services.events.record` writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from types import SimpleNamespace
+from typing import Any
+
+from asyncpg import Record
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from polling import codes
+from polling import events as polling_events
+from polling import service as polling
+from polling.models import Station, StationRound, StationState
+from results import events, service
+from results.config import results_settings
+from results.models import Channel, ConfirmedVia
+from results.report import StationReport, french_int
+from results.sms import StaffRef, StationFacts, _local_time, _pick_rounds, prescan, readback_with_gaps
+from results.sms_grammar import ConfirmMessage, ReportMessage, new_confirmation_code, parse_sms
+from services.db import note_audit_event, note_write, utcnow
+from services.elections.models import Round
+from services.errors import AppError
+from services.events import canonical_json
+from services.telephony import mask_phone, phone_actor
+from services.telephony.fastpath import CLAIM_CTE, Claim, EventRow, FastResult, FastSms, store_reply_cte
+
+# --- Rows → transient model instances (what the ordinary path's checks take) ------------------------
+
+
+def _select_list(model: type, alias: str, prefix: str) -> tuple[str, tuple[tuple[str, str], ...]]:
+    """« alias."column" AS "prefix_key", … » for every mapped column of `model`, and the
+    (attribute key, label) pairs to build an instance from a row."""
+    pairs = tuple((attr.key, attr.columns[0].name) for attr in sa_inspect(model).column_attrs)
+    sql = ", ".join(f'{alias}."{column}" AS "{prefix}{key}"' for key, column in pairs)
+    return sql, tuple((key, prefix + key) for key, _column in pairs)
+
+
+STATION_COLUMNS, STATION_FIELDS = _select_list(Station, "s", "s_")
+ROUND_COLUMNS, ROUND_FIELDS = _select_list(Round, "er", "r_")
+STATION_ROUND_COLUMNS, STATION_ROUND_FIELDS = _select_list(StationRound, "sr", "sr_")
+
+
+def _row_view(row: Record, fields: Sequence[tuple[str, str]]) -> Any:
+    """The row's values under the model's attribute names, for the ordinary path's checks, which
+    only read attributes. Not a model instance: building one (its instrumentation state) cost
+    more than the rest of the message's Python work."""
+    return SimpleNamespace(**{key: row[label] for key, label in fields})
+
+
+def _lock_key(round_column: str, station_column: str) -> str:
+    return service.station_lock_key_sql(round_column, station_column)
+
+
+AUDIT_INSERT = "INSERT INTO audit_event (recorded_at, kind, actor, actor_scope, subjects, entry)"
+# The message is claimed and nothing else written: the ordinary handler takes it.
+ORDINARY = FastResult(Claim.CLAIMED)
+
+# --- T<tour>: a station's first report ------------------------------------------------------------
+
+# The claim of the message (`services.telephony.fastpath.CLAIM_CTE`, $1…$6) and
+# `results.sms.STATION_FACTS`, in SQL: one row per round of the station's election (one row of
+# NULLs when no station has the code), each with whether this request claimed the message.
+STATION_FACTS_SQL = f"""
+WITH {CLAIM_CTE}
+SELECT (SELECT count(*) FROM claim) AS claimed, facts.* FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT {STATION_COLUMNS}, {ROUND_COLUMNS}, {STATION_ROUND_COLUMNS},
+           staff.id AS staff_id, staff.role AS staff_role, pin.pin_hash,
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $9 AND f.at > $11) AS station_failures,
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $10 AND f.at > $11) AS phone_failures,
+           pg_advisory_xact_lock(CASE WHEN er.number = $12::int THEN {_lock_key("er.id", "s.id")} END) AS lock,
+           CASE WHEN er.number = $12::int THEN er.id END AS locked_round_id
+    FROM station s
+    LEFT JOIN election_round er ON er.election_id = s.election_id
+    LEFT JOIN station_round sr ON sr.station_id = s.id AND sr.round_id = er.id
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $8
+    LEFT JOIN station_pin pin ON pin.station_id = s.id
+    WHERE s.code = $7
+) AS facts ON true
+ORDER BY facts.r_number
+"""
+
+# Run holding the station lock (a new statement, hence a snapshot taken after it): store the
+# station's FIRST report of the round and its event, unless the station already has a report in
+# this round (supersession, duplicates: the ordinary path) or the code is pending for the sender.
+FIRST_REPORT_SQL = f"""
+WITH prior AS (
+    SELECT EXISTS (SELECT 1 FROM results_report WHERE round_id = $1::int AND station_id = $2::int)
+        OR EXISTS (
+            SELECT 1 FROM results_report
+            WHERE sender_key = $3::text AND confirmation_code = $4::text AND received_at > $5::timestamptz
+        ) AS blocked
+), stored AS (
+    INSERT INTO results_report (
+        round_id, station_id, department_code, version, channel, findings, sender, sender_key, confirmation_code,
+        staff_id, message_sid, received_at, signatures, blank, nulls, votes, contributions_cents
+    )
+    SELECT $1::int, $2::int, $6::text, 1, 'sms', $7::text::jsonb, $8::text, $3::text, $4::text,
+           $9::int, $10::text, $11::timestamptz, $12::int, $13::int, $14::int, $15::int[], $16::bigint
+    FROM prior WHERE NOT blocked
+    RETURNING id
+), logged AS (
+    {AUDIT_INSERT}
+    SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text FROM stored
+    RETURNING id
+), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM stored)")}
+SELECT (SELECT id FROM stored) AS report_id, (SELECT id FROM logged) AS event_id
+"""
+
+
+def _station_facts(rows: Sequence[Record]) -> StationFacts:
+    first = rows[0]
+    rounds: list[Round] = []
+    station_rows: dict[int, StationRound] = {}
+    for row in rows:
+        if row["r_id"] is None:
+            continue
+        round_ = _row_view(row, ROUND_FIELDS)
+        rounds.append(round_)
+        if row["sr_id"] is not None:
+            station_rows[round_.id] = _row_view(row, STATION_ROUND_FIELDS)
+    return StationFacts(
+        station=_row_view(first, STATION_FIELDS),
+        rounds=rounds,
+        rows=station_rows,
+        staff=StaffRef(first["staff_id"], first["staff_role"]) if first["staff_id"] is not None else None,
+        pin_hash=first["pin_hash"],
+        pin_failures=max(int(first["station_failures"] or 0), int(first["phone_failures"] or 0)),
+        locked_round_id=next((row["locked_round_id"] for row in rows if row["locked_round_id"] is not None), None),
+    )
+
+
+async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+    """`T<tour> …`: the station's first report of the round; anything else is left to the
+    ordinary handler (`FastResult.reply` None)."""
+    number, code_typed = prescan(sms.text)
+    if number is None or not code_typed or not codes.is_valid(code_typed):
+        return FastResult(Claim.NOT_TRIED)
+    rows = await connection.fetch(
+        STATION_FACTS_SQL, *sms.claim, code_typed, sms.from_number, f"station:{code_typed}",
+        polling._phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW, number,
+    )  # fmt: skip
+    if not rows[0]["claimed"]:
+        return FastResult(Claim.ALREADY_RECEIVED)
+    if rows[0]["s_id"] is None:
+        return ORDINARY
+    facts = _station_facts(rows)
+    station = facts.station
+    named, accepting = _pick_rounds(facts.rounds, number)
+    if named is None or accepting is None or named.id != accepting.id or facts.locked_round_id != named.id:
+        return ORDINARY
+    rules = await service.round_rules(session, named)
+    parsed = parse_sms(
+        sms.text,
+        candidate_count=max(rules.candidate_count, 1),
+        station_code_is_valid=codes.is_valid,
+        expected_round=accepting.number,
+    )
+    if not isinstance(parsed, ReportMessage) or parsed.station_code != station.code or parsed.round_number != named.number:
+        return ORDINARY
+    if facts.staff is None or not facts.pin_accepted(parsed.pin) or rules.candidate_count != len(parsed.report.votes):
+        return ORDINARY
+    row = facts.rows.get(named.id)
+    state = StationState(row.state) if row else StationState.PLANNED
+    try:
+        service.check_accepting(station, named, state, sms.received_at)
+        gaps = service.refuse_errors(parsed.report, service.report_context(rules, station, row))
+    except AppError:
+        return ORDINARY  # the ordinary handler refuses it, in the same words, auditing what it must
+    key = service.sender_key(sms.from_number)
+    code = new_confirmation_code()
+    sender = mask_phone(sms.from_number)[:200]
+    findings = service.findings_json(gaps)
+    figures = parsed.report
+    event = events.ReportReceived(
+        actor=phone_actor(sms.from_number, role=facts.staff.role, scope=station.code),
+        election_id=station.election_id,
+        round_id=named.id,
+        department_code=station.department_code,
+        station_code=station.code,
+        version=1,
+        channel=Channel.SMS.value,
+        sender=sender,
+        findings=[{k: v for k, v in f.items() if k != "message"} for f in findings],
+        supersedes_pending=[],
+        paper_entry_ids=None,
+        **service.figures_payload(figures),
+    )
+    window = timedelta(minutes=results_settings().confirmation_minutes)
+    reply = sms.fit(readback_with_gaps(parsed, rules.family_names, code, gaps))
+    stored = await connection.fetchrow(
+        FIRST_REPORT_SQL,
+        named.id, station.id, key, code, utcnow() - window, station.department_code, canonical_json(findings),
+        sender, facts.staff.id, sms.sid, sms.received_at, figures.signatures, figures.blank, figures.null,
+        list(figures.votes), figures.contributions_cents, *EventRow.of(event, utcnow()).params(),
+        sms.sid, reply, utcnow(),
+    )  # fmt: skip
+    if stored["report_id"] is None:
+        return ORDINARY  # not the station's first report, or the code is taken
+    note_write(session, "results_report")
+    note_audit_event(session)
+    return FastResult(Claim.CLAIMED, reply)
+
+
+# --- OK <code>: the confirmation ------------------------------------------------------------------
+
+# The claim ($1…$6) and `results.sms.PENDING_REPORT`, in SQL, with the station's state (read
+# before the lock: the confirmation below stores nothing unless it is still the same after it).
+PENDING_REPORT_SQL = f"""
+WITH {CLAIM_CTE}
+SELECT (SELECT count(*) FROM claim) AS claimed, pending.* FROM (SELECT 1) AS one LEFT JOIN (
+    SELECT rr.id AS report_id, rr.version AS report_version, rr.channel AS report_channel,
+           rr.received_at AS report_received_at, rr.signatures AS report_signatures, rr.blank AS report_blank,
+           rr.nulls AS report_nulls, rr.votes AS report_votes, rr.contributions_cents AS report_contributions_cents,
+           {STATION_COLUMNS}, {ROUND_COLUMNS}, sr.state AS station_state,
+           staff.id AS staff_id, staff.role AS staff_role,
+           pg_advisory_xact_lock({_lock_key("rr.round_id", "rr.station_id")}) AS lock
+    FROM results_report rr
+    JOIN station s ON s.id = rr.station_id
+    JOIN election_round er ON er.id = rr.round_id
+    LEFT JOIN station_round sr ON sr.station_id = rr.station_id AND sr.round_id = rr.round_id
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $9
+    WHERE rr.id = (
+        SELECT x.id FROM results_report x WHERE x.sender_key = $7 AND x.confirmation_code = $8
+        ORDER BY x.id DESC LIMIT 1
+    )
+) AS pending ON true
+"""
+
+# Run holding the station lock: count the report (its event first, whose id the confirmation
+# names), then move the station to « reported » with its event — only if the report is still
+# the station's latest, no report of the station counted yet in this round, and the station's
+# state is the one read (else the ordinary handler, which words and audits every other case).
+CONFIRM_SQL = f"""
+WITH go AS (
+    SELECT (
+        SELECT r.id FROM results_report r WHERE r.round_id = $1::int AND r.station_id = $2::int
+        ORDER BY r.version DESC LIMIT 1
+    ) = $3::bigint
+    AND NOT EXISTS (SELECT 1 FROM results_confirmation c WHERE c.round_id = $1::int AND c.station_id = $2::int)
+    AND coalesce(
+        (SELECT sr.state FROM station_round sr WHERE sr.round_id = $1::int AND sr.station_id = $2::int), 'planned'
+    ) = $4::text AS ok
+), counted_event AS (
+    {AUDIT_INSERT}
+    SELECT $10::timestamptz, $11::text, $12::text, $13::text, $14::text::jsonb, $15::text FROM go WHERE ok
+    RETURNING id
+), confirmation AS (
+    INSERT INTO results_confirmation (
+        report_id, round_id, station_id, department_code, version, via, confirmed_by, event_id, confirmed_at
+    )
+    SELECT $3::bigint, $1::int, $2::int, $5::text, $6::int, $7::text, $8::text, counted_event.id, $9::timestamptz
+    FROM counted_event
+    RETURNING report_id
+), state_event AS (
+    {AUDIT_INSERT}
+    SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text
+    FROM counted_event WHERE $16::boolean
+    RETURNING id
+), moved AS (
+    UPDATE station_round SET state = 'reported', reported_at = $17::timestamptz, updated_at = $17::timestamptz
+    WHERE round_id = $1::int AND station_id = $2::int AND EXISTS (SELECT 1 FROM state_event)
+    RETURNING id
+), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM confirmation)")}
+SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM moved) AS moved
+"""
+
+# Where the station moves to « reported » when its report counts (`results.service._mirror_state`
+# and `polling.set_station_state`): from these states, forward; « planned » stays (never staffed).
+MOVES_TO_REPORTED = (StationState.READY, StationState.OPEN, StationState.CLOSED)
+
+
+async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+    """`OK <code>`: count the station's pending first report; anything else is left to the
+    ordinary handler (`FastResult.reply` None)."""
+    parsed = parse_sms(sms.text, candidate_count=1, station_code_is_valid=codes.is_valid)
+    if not isinstance(parsed, ConfirmMessage):
+        return FastResult(Claim.NOT_TRIED)
+    found = await connection.fetchrow(
+        PENDING_REPORT_SQL, *sms.claim, service.sender_key(sms.from_number), parsed.code, sms.from_number
+    )
+    if not found["claimed"]:
+        return FastResult(Claim.ALREADY_RECEIVED)
+    if found["report_id"] is None or found["staff_id"] is None:
+        return ORDINARY
+    station: Station = _row_view(found, STATION_FIELDS)
+    round_: Round = _row_view(found, ROUND_FIELDS)
+    now = sms.received_at
+    minutes = results_settings().confirmation_minutes
+    if now - found["report_received_at"] > timedelta(minutes=minutes):
+        return ORDINARY
+    state = StationState(found["station_state"] or StationState.PLANNED.value)
+    if state in (StationState.REPORTED, StationState.VALIDATED):
+        return ORDINARY  # the ordinary path (a station counted before: supersession, or a refusal)
+    try:
+        service.check_accepting(station, round_, state, now)
+    except AppError:
+        return ORDINARY
+    actor = phone_actor(sms.from_number, role=found["staff_role"], scope=station.code)
+    channel = found["report_channel"]
+    counted = events.ReportCounted(
+        actor=actor,
+        election_id=station.election_id,
+        round_id=round_.id,
+        department_code=station.department_code,
+        station_code=station.code,
+        version=found["report_version"],
+        channel=channel,
+        via=ConfirmedVia.SMS_OK.value,
+        supersedes_counted=None,
+    )
+    moves = state in MOVES_TO_REPORTED
+    moved = polling_events.StationStateChanged(
+        actor=actor,
+        election_id=station.election_id,
+        round_id=round_.id,
+        department_code=station.department_code,
+        station_code=station.code,
+        from_state=state.value,
+        to_state=StationState.REPORTED.value,
+        via=channel,
+    )
+    figures = StationReport(
+        found["report_signatures"], found["report_blank"], found["report_nulls"], tuple(found["report_votes"]),
+        found["report_contributions_cents"],
+    )  # fmt: skip
+    reply = sms.fit(
+        f"Merci : résultats du bureau {station.code} (tour {round_.number}) enregistrés à {_local_time(now, station)} : "
+        f"{french_int(figures.valid_votes)} suffrages exprimés. Le PV papier part à la commission."
+    )
+    result = await connection.fetchrow(
+        CONFIRM_SQL,
+        round_.id, station.id, found["report_id"], state.value, station.department_code, found["report_version"],
+        ConfirmedVia.SMS_OK.value, actor.id, now, *EventRow.of(counted, utcnow()).params(),
+        moves, *EventRow.of(moved, utcnow()).params(), sms.sid, reply, utcnow(),
+    )  # fmt: skip
+    if result["confirmed"] is None:
+        return ORDINARY
+    note_write(session, "results_confirmation")
+    note_audit_event(session)
+    if moves:
+        note_audit_event(session)
+    return FastResult(Claim.CLAIMED, reply)
