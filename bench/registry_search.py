@@ -139,7 +139,7 @@ async def amplify(connection, voters: int) -> dict:  # noqa: ANN001 - asyncpg co
 
     def source(column: str) -> str:
         if column == "identity_hash":
-            return "sha256(p.identity_hash || int4send(k))"
+            return "sha256(p.identity_hash || int4send(copy.k))"
         return f"{'n' if column in named else 'g' if column in given else 'p'}.{column}"
 
     await connection.execute("SET maintenance_work_mem = '1GB'")
@@ -167,8 +167,8 @@ async def amplify(connection, voters: int) -> dict:  # noqa: ANN001 - asyncpg co
             await connection.execute(
                 f"INSERT INTO voter ({', '.join(columns)}) SELECT {', '.join(source(c) for c in columns)} "
                 f"FROM (SELECT {k} AS k) AS copy, amplify_base AS p "
-                "JOIN amplify_base AS n ON n.department_code = p.department_code AND n.rn = 1 + (p.rn * 7 + k * 7919) % p.total "
-                "JOIN amplify_base AS g ON g.department_code = p.department_code AND g.rn = 1 + (p.rn * 13 + k * 104729) % p.total"
+                f"JOIN amplify_base AS n ON n.department_code = p.department_code AND n.rn = 1 + (p.rn * 7 + {k * 7919}) % p.total "
+                f"JOIN amplify_base AS g ON g.department_code = p.department_code AND g.rn = 1 + (p.rn * 13 + {k * 104729}) % p.total"
             )
         await connection.execute("DROP TABLE amplify_base")
         loaded = time.perf_counter()
