@@ -1,22 +1,32 @@
 """Benchmark: voter search at a fixed request rate against a real server on 127.0.0.1.
 
-    uv run python bench/registry_search.py [--voters 10000000] [--rate 200] [--seconds 30]
+    uv run python bench/registry_search.py [--voters 10000000] [--base-voters 1000000] [--rate 200] [--seconds 30]
 
-1. a persistent bench database (`bench/out/registry-search/`, embedded PostgreSQL): built once
-   with synthetic extracts of every department (`--voters`, default 10 M: generated on both
-   cores, imported with `primaires registry import`, then VACUUM ANALYZE), reused afterwards;
+1. a persistent bench database (`bench/out/registry-search/`, embedded PostgreSQL), built once
+   and reused: `--base-voters` synthetic voters of every department generated on both cores
+   and imported with `primaires registry import` (the real importer: ≈ 15 min for 1 M in 34,000
+   commune files on this machine), then grown to `--voters` IN SQL (`amplify`: copies of the
+   imported voters with names and given names recombined within their department and a new
+   identity; secondary indexes dropped and rebuilt; ≈ 6 min for 10 M) — NOT through the
+   importer, to save the hour a 10 M import would take (the import has its own benchmark);
 2. the real application (`bench/registry_search_app.py`: uvicorn, `--workers` processes) with a
-   stand-in for polling's station → bureaux resolver;
+   stand-in for polling's station → bureaux resolver (registered after the composition root);
 3. an open-loop load generator at `--rate` requests per second (latency measured from each
-   request's scheduled time, so a slow server cannot hide its queue), with the station
-   tablets' mix: 75 % a voter of the station's own bureaux (name prefix, often a given
-   name), 10 % a voter of the same department elsewhere (area miss → department), 5 % a
-   voter of another department (→ national, with a given name and a year), 10 % commission
-   searches in their department; each request authenticated (tablet session cookie or API
-   token) and logged in the transparency log, as in production;
+   request's due time, so a slow server cannot hide its queue) on `--connections` keep-alive
+   connections of a minimal HTTP/1.1 client; bounded: 5 s per request, and whatever is still
+   queued 10 s after the last due time is abandoned (`not_sent_at_hard_stop`), so the run always
+   ends. (The previous client, httpx with a 200-connection pool, hung: when the server fell
+   behind, hundreds of requests queued in its pool and the client spent its CPU managing
+   them while the server sat idle.) The tablets' mix: 75 % a voter of the station's own
+   bureaux (name prefix, often a given name), 10 % a voter of the same department elsewhere
+   (area miss → department), 5 % a voter of another department (→ national, with a given name
+   and a year), 10 % commission searches in their department; each request authenticated
+   (tablet session cookie or API token) and logged in the transparency log, as in production;
 4. the floor, in the same run and at the same rate: GET /healthz (the app, one SELECT 1);
-5. one JSON line: registry size, p50/p90/p99/max of both, their ratio, errors, and a CPU
-   calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
+5. one JSON line: registry size, p50/p90/p99/max of both, statuses, server CPU per answered
+   request (app workers and PostgreSQL, from /proc: robust to other load on the machine), their
+   ratios, the load average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on
+   an idle core).
 """
 
 from __future__ import annotations
