@@ -282,7 +282,14 @@ async def setup(url: str, voters: int, base_voters: int, environment: dict[str, 
 
 
 def _prefix(rng: random.Random, text: str, minimum: int = 3) -> str:
+    """The beginning staff type; a family name's goes past its particles (« LE G » is refused
+    as too vague — two letters after « le » at least — and nobody types it to find someone)."""
+    from voter_registry.normalize import name_query_keys
+
     cut = rng.randint(minimum, max(minimum, min(len(text), 9)))
+    if minimum >= 3:
+        while cut < len(text) and not ((keys := name_query_keys(text[:cut])) and len(keys[0].prefix) >= 2):
+            cut += 1
     return text[:cut]
 
 
