@@ -68,6 +68,19 @@ def memory_kb(pid: int) -> tuple[int, int, int]:
     return rss, hwm, pss
 
 
+def cpu_seconds(pids: list[int], *, reaped: bool = True) -> float:
+    """CPU time (user + system) of these processes, and of their children already reaped."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11 : 15 if reaped else 13])  # utime stime [cutime cstime]
+    return total / ticks
+
+
 def calibration() -> float:
     started = time.perf_counter()
     total = 0
@@ -90,7 +103,7 @@ async def prepare(url: str) -> None:
     await db.database().dispose()
 
 
-async def floor(url: str, dump: Path) -> tuple[int, float, float]:
+async def floor(url: str, dump: Path, postmaster: int) -> tuple[int, float, float, float]:
     import asyncpg
 
     from voter_registry.reu import VOTER_COLUMNS
@@ -102,10 +115,12 @@ async def floor(url: str, dump: Path) -> tuple[int, float, float]:
         await connection.copy_from_table("voter", columns=list(VOTER_COLUMNS), output=str(dump), format="binary")
         await connection.execute("TRUNCATE voter")
         await connection.execute("CHECKPOINT")
+        database_cpu = cpu_seconds([postmaster, *descendants(postmaster)])
         started = time.perf_counter()
         async with connection.transaction():
             await connection.copy_to_table("voter", source=str(dump), columns=list(VOTER_COLUMNS), format="binary")
         elapsed = time.perf_counter() - started
+        database_cpu = cpu_seconds([postmaster, *descendants(postmaster)]) - database_cpu
         # For information: the same rows in COPY's text format (what the importer sends).
         text_dump = dump.with_suffix(".txt")
         await connection.copy_from_table("voter", columns=list(VOTER_COLUMNS), output=str(text_dump), format="text")
@@ -115,7 +130,7 @@ async def floor(url: str, dump: Path) -> tuple[int, float, float]:
         async with connection.transaction():
             await connection.copy_to_table("voter", source=str(text_dump), columns=list(VOTER_COLUMNS), format="text")
         text_elapsed = time.perf_counter() - started
-        return int(rows), elapsed, text_elapsed
+        return int(rows), elapsed, text_elapsed, database_cpu
     finally:
         await connection.close()
 
@@ -162,6 +177,9 @@ def main() -> None:
             "PRIMAIRES_MODE": "test",
             "PRIMAIRES_SECRET_KEY": "b" * 40,
         }
+        postmaster = int((work / "pgdata" / "postmaster.pid").read_text().split()[0])
+        load_before = os.getloadavg()
+        database_cpu = cpu_seconds([postmaster, *descendants(postmaster)])
         started = time.perf_counter()
         child = subprocess.Popen(
             [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(folder), "--election", "bench", "--jobs", str(args.jobs)],
@@ -174,9 +192,12 @@ def main() -> None:
         # each sample (every 0.1 s), and each process's own high-water mark (VmHWM). wait4's
         # ru_maxrss would also count the memory this script had when it forked the child.
         peak_sum_kb, peak_each_kb, peak_pss_kb = 0, 0, 0
+        import_cpu: dict[int, float] = {}
         while child.poll() is None:
             total = total_pss = 0
-            for pid in [child.pid, *descendants(child.pid)]:
+            processes = [child.pid, *descendants(child.pid)]
+            for pid in processes:
+                import_cpu[pid] = cpu_seconds([pid], reaped=False)  # each process's own, sampled
                 rss, hwm, pss = memory_kb(pid)
                 total += rss
                 total_pss += pss
@@ -185,10 +206,15 @@ def main() -> None:
             peak_pss_kb = max(peak_pss_kb, total_pss)
             time.sleep(0.1)
         import_seconds = time.perf_counter() - started
+        load_after = os.getloadavg()
+        # The command's own CPU includes its reaped workers (cutime); the last sample of each
+        # worker is kept for those that were still running then.
+        python_cpu = sum(import_cpu.values())
+        database_cpu = cpu_seconds([postmaster, *descendants(postmaster)]) - database_cpu
         peak_rss_mb = peak_sum_kb / 1024
         if child.returncode != 0:
             sys.stderr.write((work / "import.err").read_text()[-3000:])
-        rows, floor_seconds, text_floor_seconds = asyncio.run(floor(url, work / "voters.copy"))
+        rows, floor_seconds, text_floor_seconds, floor_database_cpu = asyncio.run(floor(url, work / "voters.copy", postmaster))
         cpu_after = calibration()
         import_rate = rows / import_seconds
         floor_rate = rows / floor_seconds
@@ -216,6 +242,11 @@ def main() -> None:
                     "import_peak_pss_sum_mb": round(peak_pss_kb / 1024, 1),
                     "import_peak_rss_largest_process_mb": round(peak_each_kb / 1024, 1),
                     "target_peak_rss_mb": 300,
+                    "import_python_cpu_us_per_row": round(python_cpu * 1e6 / max(rows, 1), 1),
+                    "import_database_cpu_us_per_row": round(database_cpu * 1e6 / max(rows, 1), 1),
+                    "floor_database_cpu_us_per_row": round(floor_database_cpu * 1e6 / max(rows, 1), 1),
+                    "ratio_cpu_floor_to_import": round(floor_database_cpu / max(python_cpu + database_cpu, 1e-9), 3),
+                    "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
                     "import_exit_code": child.returncode,
                     "cpu_calibration_s_before_after": [cpu_before, cpu_after],
                     "national_48M_estimate_min": round(48_000_000 / import_rate / 60, 1),

@@ -30,6 +30,20 @@ from voter_registry.importer import ListFile, file_from_origin, import_commune_f
 MAX_REPORTED_REJECTS = 10_000
 
 
+def _release_freed_memory() -> None:
+    """Give the heap pages freed by the last file back to the system (glibc keeps them by
+    default): a large commune file's buffers would otherwise stay in the process's resident
+    memory until the end of the import, in every process (≤ 300 MB for the whole import)."""
+    if _malloc_trim is not None:
+        _malloc_trim(0)
+
+
+try:
+    _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+except (OSError, AttributeError):  # not glibc
+    _malloc_trim = None
+
+
 @dataclass
 class FileOutcome:
     """What the command shows and writes about one file (sent between processes: plain data)."""
@@ -52,6 +66,15 @@ async def import_one(
     actor: Actor, election: Election, file: ListFile, progress: Callable[[int, int], None] | None
 ) -> FileOutcome:
     """One file in its own transaction (the commit point of the job)."""
+    try:
+        return await _import_one(actor, election, file, progress)
+    finally:
+        _release_freed_memory()
+
+
+async def _import_one(
+    actor: Actor, election: Election, file: ListFile, progress: Callable[[int, int], None] | None
+) -> FileOutcome:
     try:
         async with db.session_scope() as session:
             report = await import_commune_file(session, actor, election, file, progress=progress)

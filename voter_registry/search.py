@@ -448,8 +448,11 @@ def _reduced(record_: VoterRecord) -> VoterRecord:
 
 
 async def registry_election_id(session: AsyncSession) -> int | None:
-    state = await session.get(RegistryState, 1)
-    return state.election_id if state else None
+    # One plain statement on every search (no ORM object to build and track for a number).
+    return await session.scalar(_REGISTRY_ELECTION)
+
+
+_REGISTRY_ELECTION = text(f"SELECT election_id FROM {RegistryState.__tablename__} WHERE id = 1")
 
 
 async def search_voters(
@@ -518,25 +521,32 @@ async def search_voters(
         rows = (await session.execute(statement, params)).all()
         if len(rows) > MAX_CANDIDATES:
             results.truncated = True
-        level_hits = []
+        # Ranked on the rows themselves; the records (and their eligibility) are built only for
+        # the hits that can be shown, and one more that says the list is truncated: up to 201
+        # rows per level are read, 20 are shown.
+        candidates = []
         for row in rows:
             if level == Level.AREA and (row.commune_code, row.bureau_code) not in area_pairs:
                 continue
-            record_ = _record(row, {c: world.communes[c].name for c in (row.commune_code,) if c in world.communes})
-            if record_.ref in seen:
+            ref = f"{'L' if row.source == 'L' else 'S'}-{row.department_code}-{row.id}"
+            if ref in seen:
                 continue
-            seen.add(record_.ref)
-            inside = level == Level.AREA or scope.full_detail_outside_area
+            seen.add(ref)
+            candidates.append((-_score(row, plan, typed_name, birth), row.birth_name, row.given_names, ref, row))
+        candidates.sort(key=lambda candidate: candidate[:4])
+        inside = level == Level.AREA or scope.full_detail_outside_area
+        level_hits = []
+        for negative_score, _name, _given, _ref, row in candidates[: max(limit + 1 - len(results.hits), 0)]:
+            record_ = _record(row, {c: world.communes[c].name for c in (row.commune_code,) if c in world.communes})
             level_hits.append(
                 SearchHit(
                     voter=record_ if inside else _reduced(record_),
                     level=level,
-                    score=_score(row, plan, typed_name, birth),
+                    score=-negative_score,
                     eligibility=eligibility_of(record_, election, registry_election),
                     full_detail=inside,
                 )
             )
-        level_hits.sort(key=lambda h: (-h.score, h.voter.birth_name, h.voter.given_names, h.voter.ref))
         results.hits.extend(level_hits)
         if len(results.hits) > limit:
             results.truncated = True

@@ -28,7 +28,7 @@ def canton_signature(label: str) -> str:
     return "".join(words[start:])
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CommuneInfo:
     code: str
     name: str
@@ -101,12 +101,26 @@ async def _load(session: AsyncSession) -> Territory:
     for row in await session.execute(select(Canton.code, Canton.department_code, Canton.name)):
         loaded.cantons[row.code] = (row.department_code, row.name)
         loaded.canton_by_signature.setdefault((row.department_code, canton_signature(row.name)), row.code)
-    rows = await session.execute(
+    # 35,000 communes in every import process and every web worker: slotted objects, and the
+    # codes that repeat (department, kind, canton, parent) shared rather than one string per
+    # row (≈ 27 MB per process before, see bench/registry_import.py's memory figures).
+    shared: dict[str, str] = {}
+
+    def one(value: str | None) -> str | None:
+        return None if value is None else shared.setdefault(value, value)
+
+    rows = await session.stream(
         select(Commune.code, Commune.name, Commune.department_code, Commune.canton_code, Commune.kind, Commune.parent_code)
     )
-    for row in rows:
+    async for row in rows:
         loaded.communes[row.code] = CommuneInfo(
-            row.code, row.name, row.department_code, row.canton_code, row.kind, row.parent_code, " ".join(fold(row.name))
+            row.code,
+            row.name,
+            one(row.department_code),
+            one(row.canton_code),
+            one(row.kind),
+            one(row.parent_code),
+            " ".join(fold(row.name)),
         )
     if loaded.communes:
         _cache[:] = [loaded]

@@ -175,3 +175,18 @@ def test_free_text_query() -> None:
     assert VoterQuery.from_text("de la fontaine marie 1960") == VoterQuery("de la fontaine", "marie", "1960")
     assert VoterQuery.from_text("N'Diaye Awa") == VoterQuery("N'Diaye", "Awa", "")
     assert VoterQuery.from_text("martin-dupont jean pierre 12/04/1953") == VoterQuery("martin-dupont", "jean pierre", "12/04/1953")
+
+
+async def test_a_short_limit_shows_the_best_ranked_and_says_the_list_is_truncated(session, registry) -> None:
+    # Records and eligibility are built only for the hits shown: the first ones of the full
+    # ranking, and `truncated` tells staff to type more.
+    everyone = await search_voters(session, ACTOR, VoterQuery(name="mar"), COMMISSION_33, election=registry, limit=50)
+    assert not everyone.truncated and len(everyone.hits) >= 3
+    for limit in range(1, len(everyone.hits)):
+        shown = await search_voters(session, ACTOR, VoterQuery(name="mar"), COMMISSION_33, election=registry, limit=limit)
+        assert shown.truncated
+        assert [h.voter.ref for h in shown.hits] == [h.voter.ref for h in everyone.hits[:limit]]
+        assert [h.score for h in shown.hits] == [h.score for h in everyone.hits[:limit]]
+        assert all(h.eligibility.status in Status for h in shown.hits)
+    exact = await search_voters(session, ACTOR, VoterQuery(name="mar"), COMMISSION_33, election=registry, limit=len(everyone.hits))
+    assert not exact.truncated and [h.voter.ref for h in exact.hits] == [h.voter.ref for h in everyone.hits]
