@@ -795,7 +795,9 @@ def pin_hash(station_code: str, pin: str) -> str:
     return hmac.new(_pin_key(), f"{station_code}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
-def _phone_key(phone: str) -> str:
+def phone_key(phone: str) -> str:
+    """The key PIN failures from one phone number are counted under (a keyed hash: no number in
+    clear). Public because the results SMS path counts its PIN failures under the same key."""
     return "phone:" + hmac.new(_pin_key(), phone.encode(), hashlib.sha256).hexdigest()[:32]
 
 
@@ -848,7 +850,7 @@ async def check_pin(
     message never echoes the digits). Each wrong PIN is counted: through `on_failure(callback)`
     when given (telephony handlers: `sms.after_rollback`), else written at once.
     """
-    keys = [f"station:{station.code}"] + ([_phone_key(phone)] if phone else [])
+    keys = [f"station:{station.code}"] + ([phone_key(phone)] if phone else [])
     failures = [await _recent_failures(session, key) for key in keys]
     if max(failures) >= PIN_MAX_FAILURES:
         raise TooManyAttempts(

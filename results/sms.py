@@ -180,7 +180,7 @@ async def _station_facts(session: AsyncSession, code: str | None, phone: str, ro
                 "code": code,
                 "phone": phone,
                 "station_key": f"station:{code}",
-                "phone_key": polling._phone_key(phone),  # the key `polling.check_pin` counts under
+                "phone_key": polling.phone_key(phone),  # the key `polling.check_pin` counts under
                 "failures_since": service.utcnow() - polling.PIN_WINDOW,
                 "round_number": round_number,
             },

@@ -21,7 +21,7 @@ code — returns None having written nothing, and the ordinary handler does it, 
 audits it exactly as before. The checks are the ordinary path's own functions
 (`service.check_accepting`, `service.refuse_errors`, `StationFacts.pin_accepted`, …), run on
 the rows read (their values under the models' attribute names); the audit entries are built by the event
-classes (`services.telephony.fastpath.EventRow`), so they are byte for byte those
+classes (`services.events.event_row`), so they are byte for byte those
 `services.events.record` writes.
 """
 
@@ -49,9 +49,9 @@ from results.sms_grammar import ConfirmMessage, ReportMessage, new_confirmation_
 from services.db import note_audit_event, note_write, utcnow
 from services.elections.models import Round
 from services.errors import AppError
-from services.events import canonical_json
+from services.events import AUDIT_COLUMNS, canonical_json, event_row
 from services.telephony import mask_phone, phone_actor
-from services.telephony.fastpath import CLAIM_CTE, Claim, EventRow, FastResult, FastSms, store_reply_cte
+from services.telephony.fastpath import CLAIM_CTE, Claim, FastResult, FastSms, store_reply_cte
 
 # --- Rows → transient model instances (what the ordinary path's checks take) ------------------------
 
@@ -80,7 +80,7 @@ def _lock_key(round_column: str, station_column: str) -> str:
     return service.station_lock_key_sql(round_column, station_column)
 
 
-AUDIT_INSERT = "INSERT INTO audit_event (recorded_at, kind, actor, actor_scope, subjects, entry)"
+AUDIT_INSERT = f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)})"
 # The message is claimed and nothing else written: the ordinary handler takes it.
 ORDINARY = FastResult(Claim.CLAIMED)
 
@@ -166,7 +166,7 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastRe
         return FastResult(Claim.NOT_TRIED)
     rows = await connection.fetch(
         STATION_FACTS_SQL, *sms.claim, code_typed, sms.from_number, f"station:{code_typed}",
-        polling._phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW, number,
+        polling.phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW, number,
     )  # fmt: skip
     if not rows[0]["claimed"]:
         return FastResult(Claim.ALREADY_RECEIVED)
@@ -220,7 +220,7 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastRe
         FIRST_REPORT_SQL,
         named.id, station.id, key, code, utcnow() - window, station.department_code, canonical_json(findings),
         sender, facts.staff.id, sms.sid, sms.received_at, figures.signatures, figures.blank, figures.null,
-        list(figures.votes), figures.contributions_cents, *EventRow.of(event, utcnow()).params(),
+        list(figures.votes), figures.contributions_cents, *event_row(event, utcnow()),
         sms.sid, reply, utcnow(),
     )  # fmt: skip
     if stored["report_id"] is None:
@@ -359,8 +359,8 @@ async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastR
     result = await connection.fetchrow(
         CONFIRM_SQL,
         round_.id, station.id, found["report_id"], state.value, station.department_code, found["report_version"],
-        ConfirmedVia.SMS_OK.value, actor.id, now, *EventRow.of(counted, utcnow()).params(),
-        moves, *EventRow.of(moved, utcnow()).params(), sms.sid, reply, utcnow(),
+        ConfirmedVia.SMS_OK.value, actor.id, now, *event_row(counted, utcnow()),
+        moves, *event_row(moved, utcnow()), sms.sid, reply, utcnow(),
     )  # fmt: skip
     if result["confirmed"] is None:
         return ORDINARY

@@ -160,6 +160,12 @@ def audit_row(
     return at, kind, actor.id, actor.scope, canonical_json(subjects), entry_of(kind, actor, subjects, payload, at)
 
 
+def event_row(event: Event, at: datetime) -> tuple[datetime, str, str, str, str, str]:
+    """`audit_row` for an event object: the values of `AUDIT_COLUMNS` that `record` would
+    store for `event` at `at` (built by the event class itself, `Event.entry`)."""
+    return at, event.kind, event.actor.id, event.actor.scope, canonical_json(event.subjects()), event.entry(at)
+
+
 def record(session: AsyncSession, event: Event) -> AuditEvent:
     """Add `event` to the caller's transaction. Never commits: the caller's commit point does."""
     at = utcnow()

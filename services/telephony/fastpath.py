@@ -16,9 +16,10 @@ beside its ordinary handler. The gateway then:
    station, …) exactly as before.
 
 A fast handler that writes audited tables records its audit events in the same statement and
-declares both to the commit guard (`services.db.note_write` / `note_audit_event`); the entries
-are built by the event classes themselves (`Event.entry`), so they are byte for byte those
-`services.events.record` writes.
+declares both to the commit guard (`services.db.note_write` / `note_audit_event`); the rows
+come from `services.events.event_row`, built by the event classes themselves (`Event.entry`),
+so they are byte for byte those `services.events.record` writes. The raw connection is
+`services.db.driver_connection`, shared with the other hot paths.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.events import Event, canonical_json
+from services.db import driver_connection
 
 # The inbound store's statements (see `services.telephony.service`), in SQL for asyncpg. A fast
 # handler claims the message in its FIRST statement (`CLAIM_CTE`, parameters $1…$6 = `FastSms.claim`,
@@ -73,20 +74,6 @@ class FastResult:
     reply: str | None = None
 
 
-async def driver_connection(session: AsyncSession) -> Any:
-    """The asyncpg connection of `session`, inside the session's transaction (begun here if
-    the session has not executed anything yet): what is done on it commits or rolls back with
-    the session, at the request's one commit point."""
-    connection = await session.connection()
-    raw = await connection.get_raw_connection()
-    adapted: Any = raw.dbapi_connection
-    # SQLAlchemy's asyncpg adapter begins the database transaction lazily, before the first
-    # statement it runs itself; a statement sent straight to asyncpg must not run outside it.
-    if getattr(adapted, "_transaction", None) is None and getattr(adapted, "isolation_level", None) != "autocommit":
-        await adapted._start_transaction()  # noqa: SLF001 - see above
-    return raw.driver_connection
-
-
 @dataclass(frozen=True)
 class FastSms:
     """One inbound SMS as a fast handler sees it (in the request's transaction, not yet claimed)."""
@@ -103,23 +90,3 @@ class FastSms:
 # (session, asyncpg connection, message) → what it did. A handler that does not answer has
 # written nothing but, perhaps, the claim: the ordinary guarded handler then takes the message.
 FastHandler = Callable[[AsyncSession, Any, FastSms], Awaitable[FastResult]]
-
-
-@dataclass(frozen=True)
-class EventRow:
-    """The `audit_event` columns `services.events.record(session, event)` would write at `at`
-    (`xid` and `id` are the database's defaults)."""
-
-    recorded_at: datetime
-    kind: str
-    actor: str
-    actor_scope: str
-    subjects: str  # canonical JSON, cast to jsonb in SQL
-    entry: str
-
-    @classmethod
-    def of(cls, event: Event, at: datetime) -> EventRow:
-        return cls(at, event.kind, event.actor.id, event.actor.scope, canonical_json(event.subjects()), event.entry(at))
-
-    def params(self) -> tuple[datetime, str, str, str, str, str]:
-        return (self.recorded_at, self.kind, self.actor, self.actor_scope, self.subjects, self.entry)

@@ -170,3 +170,37 @@ def test_every_twilio_route_is_guarded_by_the_signature_rule(app) -> None:  # no
         # Twilio calls anonymously (the signature decides); no signed-in role is admitted.
         assert not any(rules[0].allows_role(role) for role in Role), path
         assert rules[0].allows_role(None) is True
+
+
+async def test_the_sms_webhook_is_answered_by_the_fast_path_and_refusals_by_the_route(
+    twilio: TwilioSimulator, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """On results night the SMS webhook skips FastAPI's per-request machinery
+    (`services.app.FastPaths`): a signed SMS is answered there; a forged one is rolled back
+    there and refused by the regular route (403), nothing stored."""
+    import sys
+
+    from services.telephony import api
+
+    calls: list[str] = []
+    original = api.service.receive_sms
+
+    async def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append(sys._getframe(2).f_code.co_name)  # noqa: SLF001 - who called inbound_sms
+        return await original(*args, **kwargs)
+
+    monkeypatch.setattr(api.service, "receive_sms", spied)
+    params = twilio.sms_params("AIDE")
+    signature = RequestValidator(TEST_AUTH_TOKEN).compute_signature("http://testserver/twilio/sms", params)
+    response = await twilio.post("/twilio/sms", params, signature=signature)
+    assert response.status_code == 200 and "<Message>" in response.text
+    assert calls == ["_fast_inbound_sms"]
+    assert response.headers.get("x-content-type-options") == "nosniff"  # the outer middleware still applies
+
+    calls.clear()
+    forged_params = twilio.sms_params("AIDE")
+    forged = RequestValidator("not-the-token").compute_signature("http://testserver/twilio/sms", forged_params)
+    refused = await twilio.post("/twilio/sms", forged_params, signature=forged)
+    assert refused.status_code == 403 and refused.json()["code"] == "invalid_twilio_signature"
+    assert calls == []  # the signature is checked before anything is read or stored, on both paths
+    assert await stored_sms(session, forged_params["MessageSid"]) == 0
