@@ -235,9 +235,8 @@ async def compute_snapshot(
     rules = await round_rules(session, round_)
     stations = await station_frame(session, round_.election_id)
     chosen, validated, decisions = await station_figures(
-        session, round_.id, kind, tree_size=stamp.tree_size if stamp else None
+        session, round_.id, round_.election_id, kind, tree_size=stamp.tree_size if stamp else None
     )
-    by_id = {station.id: station for station in stations}
     result = aggregate(
         stations, chosen, decisions, candidate_count=max(rules.candidate_count, 1), regions=await department_regions(session)
     )
@@ -251,8 +250,8 @@ async def compute_snapshot(
         rules=rules,
         aggregation=result,
         stations=stations,
-        channels={by_id[i].code: counted.channel for i, counted in chosen.items() if i in by_id},
-        validated=frozenset(by_id[i].code for i in validated if i in by_id),
+        channels={code: counted[0] for code, counted in chosen.items()},
+        validated=frozenset(validated),
         decisions=decisions,
         department_names=departments,
         region_names=regions,
