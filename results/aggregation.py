@@ -291,7 +291,7 @@ def aggregate(
             raise AggregationError("Il faut au moins un candidat au bulletin.")
         station_list = list(stations)
         by_code = _index(station_list)
-        counted: dict[str, StationReport | Figures] = {}
+        counted: dict[str, Figures] = {}
         for item in reports:
             if item.station_code not in by_code:
                 raise AggregationError(f"Procès-verbal pour un bureau inconnu : {item.station_code}.")
@@ -300,7 +300,7 @@ def aggregate(
                     f"Deux procès-verbaux comptés pour le bureau {item.station_code} : un seul doit compter."
                 )
             _check_shape(item.report, candidate_count, f"Procès-verbal du bureau {item.station_code}")
-            counted[item.station_code] = item.report
+            counted[item.station_code] = _as_figures(item.report)
         return _aggregate(station_list, by_code, counted, candidate_count, department_regions, decisions)
 
 
@@ -321,17 +321,31 @@ def aggregate_counted(
             raise AggregationError("Il faut au moins un candidat au bulletin.")
         station_list = list(stations)
         by_code = _index(station_list)
+        unknown = counted.keys() - by_code.keys()
+        if unknown:
+            raise AggregationError(f"Procès-verbal pour un bureau inconnu : {min(unknown)}.")
+        figures: dict[str, Figures] = {}
         for code, report in counted.items():
-            if code not in by_code:
-                raise AggregationError(f"Procès-verbal pour un bureau inconnu : {code}.")
-            votes = report.votes
-            contributions = report.contributions_cents
-            if len(votes) != candidate_count or (
-                report.signatures < 0 or report.blank < 0 or report.null < 0 or min(votes) < 0
+            report = _as_figures(report)
+            signatures, blank, null, votes, contributions = report
+            if (
+                signatures < 0 or blank < 0 or null < 0 or len(votes) != candidate_count or min(votes) < 0
                 or (contributions is not None and contributions < 0)
             ):  # fmt: skip
                 _check_shape(report, candidate_count, f"Procès-verbal du bureau {code}")
-        return _aggregate(station_list, by_code, dict(counted), candidate_count, department_regions, decisions)
+            figures[code] = report
+        return _aggregate(station_list, by_code, figures, candidate_count, department_regions, decisions)
+
+
+_new_figures = tuple.__new__
+
+
+def _as_figures(report: StationReport | Figures) -> Figures:
+    if type(report) is Figures:
+        return report
+    return _new_figures(
+        Figures, (report.signatures, report.blank, report.null, report.votes, report.contributions_cents)
+    )
 
 
 def _index(station_list: list[Station]) -> dict[str, Station]:
@@ -346,7 +360,7 @@ def _index(station_list: list[Station]) -> dict[str, Station]:
 def _aggregate(
     station_list: list[Station],
     by_code: dict[str, Station],
-    counted: dict[str, StationReport | Figures],
+    counted: dict[str, Figures],
     candidate_count: int,
     department_regions: Mapping[str, str],
     decisions: Sequence[StationDecision],
@@ -367,49 +381,61 @@ def _aggregate(
             if decision.report is None:
                 raise AggregationError(f"Décision {decision.reference} : la rectification doit porter les chiffres.")
             _check_shape(decision.report, candidate_count, f"Décision {decision.reference}")
-            counted[code] = decision.report
+            counted[code] = _as_figures(decision.report)
             annulled.discard(code)
 
     empty_votes = [0] * candidate_count
+    no_votes = tuple(empty_votes)
     station_totals: dict[str, Totals] = {}
     canton_rows: dict[str, list[list[int]]] = {}
     canton_department: dict[str, str] = {}
     department_rows: dict[str, list[list[int]]] = {}  # stations without canton, then cantons
     stations_won = [0] * candidate_count
     station_level = Level.STATION
+    counted_get = counted.get
+    canton_rows_get = canton_rows.get
 
-    for station in station_list:
-        code = station.code
-        registered = station.registered_voters or 0
-        report = counted.get(code)
+    # The hot loop (15,000 stations): plain tuples unpacked, each station's vector and Totals
+    # built directly (no slicing), no call per station but the few builtins.
+    for code, department, canton, registered in station_list:
+        registered = registered or 0
+        report = counted_get(code)
         if report is None:
-            vector = [1, 0, 1 if code in annulled else 0, registered, 0, 0, 0, 0, 0, 0, *empty_votes]
+            flags = (1, 0, 1 if code in annulled else 0)
+            vector = [*flags, registered, 0, 0, 0, 0, 0, 0, *empty_votes]
+            station_totals[code] = _new_totals(
+                Totals, (station_level, code, *flags, registered, 0, 0, 0, 0, 0, 0, no_votes)
+            )
         else:
-            votes = report.votes
-            contributions = report.contributions_cents
+            signatures, blank, null, votes, contributions = report
             if contributions is None:
-                vector = [1, 1, 0, registered, report.signatures, report.blank, report.null, 0, 0, 0, *votes]
+                vector = [1, 1, 0, registered, signatures, blank, null, 0, 0, 0, *votes]
+                station_totals[code] = _new_totals(
+                    Totals, (station_level, code, 1, 1, 0, registered, signatures, blank, null, 0, 0, 0, tuple(votes))
+                )
             else:
-                signatures = report.signatures
-                vector = [1, 1, 0, registered, signatures, report.blank, report.null, contributions, signatures, 1, *votes]
+                vector = [1, 1, 0, registered, signatures, blank, null, contributions, signatures, 1, *votes]
+                station_totals[code] = _new_totals(
+                    Totals,
+                    (station_level, code, 1, 1, 0, registered, signatures, blank, null, contributions, signatures, 1,
+                     tuple(votes)),
+                )  # fmt: skip
             best = max(votes)
             if best > 0 and votes.count(best) == 1:
                 stations_won[votes.index(best)] += 1
-        station_totals[code] = _new_totals(Totals, (station_level, code, *vector[:_VOTES], tuple(vector[_VOTES:])))
 
-        canton = station.canton_code
         if canton is None:
-            department_rows.setdefault(station.department_code, []).append(vector)
+            department_rows.setdefault(department, []).append(vector)
             continue
-        rows = canton_rows.get(canton)
+        rows = canton_rows_get(canton)
         if rows is None:
             canton_rows[canton] = [vector]
-            canton_department[canton] = station.department_code
+            canton_department[canton] = department
         else:
-            if canton_department[canton] != station.department_code:
+            if canton_department[canton] != department:
                 raise AggregationError(
                     f"Canton {canton} rattaché à deux départements ({canton_department[canton]} et "
-                    f"{station.department_code}) : bureau {code}."
+                    f"{department}) : bureau {code}."
                 )
             rows.append(vector)
 
