@@ -91,10 +91,10 @@ def _decisions_sql(sized: bool) -> str:
 
 
 class Counted(NamedTuple):
-    """What counts for one station: the channel its figures came by, and the figures."""
+    """What counts per station code: the figures, and the channel each came by."""
 
-    channel: str
-    report: aggregation.Figures
+    figures: dict[str, aggregation.Figures]
+    channels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -120,25 +120,25 @@ async def _fetch(session: AsyncSession, sql: str, round_id: int, election_id: in
     return await connection.fetch(sql, round_id, election_id, tree_size)
 
 
-def _counted_by_code(rows: list) -> dict[str, Counted]:
-    """Rows (code, channel, signatures, blank, nulls, votes, contributions) → code → Counted.
-    Plain tuples, no per-row validation: the figures were checked when received, and the
-    aggregation checks their shape and sign again."""
+def _counted_by_code(rows: list) -> Counted:
+    """Rows (code, channel, signatures, blank, nulls, votes, contributions) → figures and
+    channels per station code. Plain tuples, no per-row validation: the figures were checked
+    when received, and the aggregation checks their shape and sign again."""
     with aggregation.cyclic_gc_paused():
-        return {row[0]: _new_tuple(Counted, (row[1], _new_tuple(_Figures, row[2:]))) for row in rows}
+        return Counted({row[0]: _new_tuple(_Figures, row[2:]) for row in rows}, {row[0]: row[1] for row in rows})
 
 
 async def counted_reports(
     session: AsyncSession, round_id: int, election_id: int, *, tree_size: int | None = None
-) -> dict[str, Counted]:
-    """Station code → its latest counted report (live, or at the checkpoint of `tree_size`)."""
+) -> Counted:
+    """Per station code, its latest counted report (live, or at the checkpoint of `tree_size`)."""
     return _counted_by_code(await _fetch(session, _counted_sql(tree_size is not None), round_id, election_id, tree_size))
 
 
 async def validated_reports(
     session: AsyncSession, round_id: int, election_id: int, *, tree_size: int | None = None
-) -> dict[str, Counted]:
-    """Station code → the figures its commission validated (and has not reopened)."""
+) -> Counted:
+    """Per station code, the figures its commission validated (and has not reopened)."""
     return _counted_by_code(await _fetch(session, _validated_sql(tree_size is not None), round_id, election_id, tree_size))
 
 
@@ -159,14 +159,15 @@ async def decisions_of(
 
 async def station_figures(
     session: AsyncSession, round_id: int, election_id: int, kind: Kind, *, tree_size: int | None = None
-) -> tuple[dict[str, Counted], dict[str, Counted], list[Decision]]:
+) -> tuple[Counted, Counted, list[Decision]]:
     """(figures that count per station code, the validated ones, the decisions) for `kind`."""
     validated = await validated_reports(session, round_id, election_id, tree_size=tree_size)
     if kind == Kind.FINAL:
-        chosen = dict(validated)
+        chosen = Counted(dict(validated.figures), dict(validated.channels))
     else:
         chosen = await counted_reports(session, round_id, election_id, tree_size=tree_size)
-        chosen.update(validated)
+        chosen.figures.update(validated.figures)
+        chosen.channels.update(validated.channels)
     return chosen, validated, await decisions_of(session, round_id, election_id, tree_size=tree_size)
 
 
@@ -218,7 +219,7 @@ _new_station = aggregation.Station
 
 def aggregate(
     stations: list[StationInfo],
-    chosen: dict[str, Counted],
+    chosen: Counted,
     decisions: list[Decision],
     *,
     candidate_count: int,
@@ -227,7 +228,7 @@ def aggregate(
     with aggregation.cyclic_gc_paused():
         return aggregation.aggregate_counted(
             [_new_tuple(_new_station, (s[1], s[3], s[4] or None, s[5] or None)) for s in stations],
-            {code: counted.report for code, counted in chosen.items()},
+            chosen.figures,
             candidate_count=candidate_count,
             department_regions=regions,
             decisions=[
