@@ -197,6 +197,19 @@ def _totals(level: Level, code: str, vector: list[int]) -> Totals:
     return _new_totals(Totals, (level, code, *vector[:_VOTES], tuple(vector[_VOTES:])))
 
 
+def _vector(totals: Totals) -> list[int]:
+    """A station's Totals as an accumulation vector."""
+    return [*totals[2:12], *totals[12]]
+
+
+def _sum_totals(rows: list[Totals]) -> list[int]:
+    """The accumulation vector summing stations' Totals (column-wise: C loops, not Python)."""
+    if len(rows) == 1:
+        return _vector(rows[0])
+    columns = list(zip(*rows, strict=True))
+    return [*map(sum, columns[2:12]), *map(sum, zip(*columns[12], strict=True))]
+
+
 def _sum_vectors(vectors: list[list[int]]) -> list[int]:
     return vectors[0] if len(vectors) == 1 else [sum(column) for column in zip(*vectors, strict=True)]
 
@@ -349,11 +362,13 @@ def _as_figures(report: StationReport | Figures) -> Figures:
 
 
 def _index(station_list: list[Station]) -> dict[str, Station]:
-    by_code: dict[str, Station] = {}
-    for station in station_list:
-        if station.code in by_code:
-            raise AggregationError(f"Bureau {station.code} donné deux fois dans la liste des bureaux.")
-        by_code[station.code] = station
+    by_code = {station[0]: station for station in station_list}
+    if len(by_code) != len(station_list):
+        seen: set[str] = set()
+        for station in station_list:
+            if station.code in seen:
+                raise AggregationError(f"Bureau {station.code} donné deux fois dans la liste des bureaux.")
+            seen.add(station.code)
     return by_code
 
 
@@ -384,38 +399,33 @@ def _aggregate(
             counted[code] = _as_figures(decision.report)
             annulled.discard(code)
 
-    empty_votes = [0] * candidate_count
-    no_votes = tuple(empty_votes)
     station_totals: dict[str, Totals] = {}
-    canton_rows: dict[str, list[list[int]]] = {}
+    canton_rows: dict[str, list[Totals]] = {}
     canton_department: dict[str, str] = {}
     department_rows: dict[str, list[list[int]]] = {}  # stations without canton, then cantons
     stations_won = [0] * candidate_count
     station_level = Level.STATION
+    no_votes = (0,) * candidate_count
     counted_get = counted.get
     canton_rows_get = canton_rows.get
 
-    # The hot loop (15,000 stations): plain tuples unpacked, each station's vector and Totals
-    # built directly (no slicing), no call per station but the few builtins.
+    # The hot loop (15,000 stations): plain tuples unpacked, each station's Totals built directly
+    # and grouped by canton as is (summed column-wise below), no call per station but builtins.
     for code, department, canton, registered in station_list:
         registered = registered or 0
         report = counted_get(code)
         if report is None:
-            flags = (1, 0, 1 if code in annulled else 0)
-            vector = [*flags, registered, 0, 0, 0, 0, 0, 0, *empty_votes]
-            station_totals[code] = _new_totals(
-                Totals, (station_level, code, *flags, registered, 0, 0, 0, 0, 0, 0, no_votes)
+            totals = _new_totals(
+                Totals, (station_level, code, 1, 0, 1 if code in annulled else 0, registered, 0, 0, 0, 0, 0, 0, no_votes)
             )
         else:
             signatures, blank, null, votes, contributions = report
             if contributions is None:
-                vector = [1, 1, 0, registered, signatures, blank, null, 0, 0, 0, *votes]
-                station_totals[code] = _new_totals(
+                totals = _new_totals(
                     Totals, (station_level, code, 1, 1, 0, registered, signatures, blank, null, 0, 0, 0, tuple(votes))
                 )
             else:
-                vector = [1, 1, 0, registered, signatures, blank, null, contributions, signatures, 1, *votes]
-                station_totals[code] = _new_totals(
+                totals = _new_totals(
                     Totals,
                     (station_level, code, 1, 1, 0, registered, signatures, blank, null, contributions, signatures, 1,
                      tuple(votes)),
@@ -423,13 +433,14 @@ def _aggregate(
             best = max(votes)
             if best > 0 and votes.count(best) == 1:
                 stations_won[votes.index(best)] += 1
+        station_totals[code] = totals
 
         if canton is None:
-            department_rows.setdefault(department, []).append(vector)
+            department_rows.setdefault(department, []).append(_vector(totals))
             continue
         rows = canton_rows_get(canton)
         if rows is None:
-            canton_rows[canton] = [vector]
+            canton_rows[canton] = [totals]
             canton_department[canton] = department
         else:
             if canton_department[canton] != department:
@@ -437,9 +448,9 @@ def _aggregate(
                     f"Canton {canton} rattaché à deux départements ({canton_department[canton]} et "
                     f"{department}) : bureau {code}."
                 )
-            rows.append(vector)
+            rows.append(totals)
 
-    canton_vectors = {canton: _sum_vectors(rows) for canton, rows in canton_rows.items()}
+    canton_vectors = {canton: _sum_totals(rows) for canton, rows in canton_rows.items()}
     for canton, vector in canton_vectors.items():
         department_rows.setdefault(canton_department[canton], []).append(vector)
     department_vectors = {department: _sum_vectors(rows) for department, rows in department_rows.items()}
