@@ -94,6 +94,9 @@ async def measure(app_url: str, round_id: int, runs: int, profile: bool) -> dict
             for _ in range(runs):
                 started, started_cpu = time.perf_counter(), time.process_time()
                 snapshot = await publication.compute_snapshot(session, round_, Kind.PROVISIONAL, None, use_cache=False)
+                # A few allocations inside the timed window: the collection the cyclic garbage
+                # collector owes once re-enabled (the snapshot pauses it) is counted here.
+                _owed = [[] for _ in range(2000)]
                 timings.append(time.perf_counter() - started)
                 cpu.append(time.process_time() - started_cpu)
             assert snapshot is not None
@@ -145,6 +148,7 @@ async def measure(app_url: str, round_id: int, runs: int, profile: bool) -> dict
             "snapshot_ms_median": round(snapshot_ms, 1),
             "snapshot_ms_min": round(min(timings) * 1000, 1),
             "snapshot_cpu_ms_median": round(statistics.median(cpu) * 1000, 1),
+            "snapshot_cpu_ms_min": round(min(cpu) * 1000, 1),
             "floor": "one raw SQL query summing the counted reports (same session)",
             "floor_ms_median": round(floor_ms, 1),
             "floor_cpu_ms_median": round(statistics.median(floor_cpu) * 1000, 2),
