@@ -188,13 +188,9 @@ def main() -> None:
         embedded_pg.stop(server)
         if args.keep is None:
             shutil.rmtree(folder, ignore_errors=True)
-    print(
-        json.dumps(
-            {"benchmark": "results_snapshot", "stations": args.stations, "runs": args.runs, **result,
-             "load_average_1min": round(os.getloadavg()[0], 2)},
-            ensure_ascii=False,
-        )  # fmt: skip
-    )
+    figures = {"benchmark": "results_snapshot", "stations": args.stations, "runs": args.runs, **result}
+    figures["load_average_1min"] = round(os.getloadavg()[0], 2)
+    print(json.dumps(figures, ensure_ascii=False))
 
 
 if __name__ == "__main__":

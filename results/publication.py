@@ -33,7 +33,7 @@ from audit import sequencer
 from audit.models import AuditCheckpoint
 from polling import service as polling
 from results import cdf
-from results.aggregation import Aggregation, cyclic_gc_paused, Level, OutcomeKind, RoundOutcome, Totals
+from results.aggregation import Aggregation, Level, OutcomeKind, RoundOutcome, Totals, cyclic_gc_paused
 from results.models import ResultsProclamation
 from results.figures import Decision, Kind, StationInfo, aggregate, department_regions, station_figures, station_frame
 from results.service import RoundRules, department_timezone, paris_time, round_rules
