@@ -18,14 +18,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, time
 from enum import StrEnum
+from typing import NamedTuple
 
-from sqlalchemy import select, text
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polling.models import Station
 from results import aggregation
 from results.models import DecisionKind
 from results.report import StationReport
+from services.db import driver_connection
 from services.territory.models import Department
 
 
@@ -41,30 +42,36 @@ class Kind(StrEnum):
 def _leaf_join(alias: str, sized: bool) -> str:
     if not sized:
         return ""
-    return f"JOIN audit_leaf l ON l.event_id = {alias}.event_id AND l.leaf_index < :size"
+    return f"JOIN audit_leaf l ON l.event_id = {alias}.event_id AND l.leaf_index < $3"
+
+
+# Positional parameters ($1 round, $2 election, $3 tree size): these statements are sent on the
+# raw asyncpg connection (`services.db.driver_connection`), prepared once per connection. The
+# station's code comes with each row (the join keeps the election's stations only).
+FIGURE_COLUMNS = "r.signatures, r.blank, r.nulls, r.votes, r.contributions_cents"
 
 
 def _counted_sql(sized: bool) -> str:
     return f"""
-    SELECT DISTINCT ON (c.station_id) c.station_id, r.channel, c.version,
-           r.signatures, r.blank, r.nulls, r.votes, r.contributions_cents
+    SELECT DISTINCT ON (c.station_id) s.code, r.channel, {FIGURE_COLUMNS}
     FROM results_confirmation c
     {_leaf_join("c", sized)}
     JOIN results_report r ON r.id = c.report_id
-    WHERE c.round_id = :round_id
+    JOIN station s ON s.id = c.station_id AND s.election_id = $2
+    WHERE c.round_id = $1
     ORDER BY c.station_id, c.version DESC
     """
 
 
 def _validated_sql(sized: bool) -> str:
     return f"""
-    SELECT * FROM (
-        SELECT DISTINCT ON (v.station_id) v.station_id, v.action, r.channel,
-               r.signatures, r.blank, r.nulls, r.votes, r.contributions_cents
+    SELECT code, channel, signatures, blank, nulls, votes, contributions_cents FROM (
+        SELECT DISTINCT ON (v.station_id) s.code, v.action, r.channel, {FIGURE_COLUMNS}
         FROM results_validation v
         {_leaf_join("v", sized)}
+        JOIN station s ON s.id = v.station_id AND s.election_id = $2
         LEFT JOIN results_report r ON r.id = v.report_id
-        WHERE v.round_id = :round_id
+        WHERE v.round_id = $1
         ORDER BY v.station_id, v.version DESC
     ) latest WHERE action = 'validated'
     """
@@ -74,18 +81,20 @@ def _decisions_sql(sized: bool) -> str:
     order = "l.leaf_index" if sized else "d.id"
     return f"""
     SELECT d.id, d.station_id, d.kind, d.reference, d.motive, d.at,
-           d.signatures, d.blank, d.nulls, d.votes, d.contributions_cents
+           d.signatures, d.blank, d.nulls, d.votes, d.contributions_cents, s.code
     FROM results_decision d
     {_leaf_join("d", sized)}
-    WHERE d.round_id = :round_id
+    JOIN station s ON s.id = d.station_id AND s.election_id = $2
+    WHERE d.round_id = $1
     ORDER BY {order}
     """
 
 
-@dataclass(frozen=True)
-class Counted:
-    channel: str
-    report: StationReport
+class Counted(NamedTuple):
+    """What counts per station code: the figures, and the channel each came by."""
+
+    figures: dict[str, aggregation.Figures]
+    channels: dict[str, str]
 
 
 @dataclass(frozen=True)
@@ -97,56 +106,78 @@ class Decision:
     motive: str
     at: datetime
     report: StationReport | None
+    station_code: str = ""
 
 
-def _report(row) -> StationReport:  # noqa: ANN001 - a result row
-    return StationReport(row.signatures, row.blank, row.nulls, tuple(row.votes), row.contributions_cents)
+_new_tuple = tuple.__new__
+_Figures = aggregation.Figures
 
 
-async def counted_reports(session: AsyncSession, round_id: int, *, tree_size: int | None = None) -> dict[int, Counted]:
-    """Station id → its latest counted report (live, or at the checkpoint of `tree_size`)."""
-    params = {"round_id": round_id, "size": tree_size}
-    rows = await session.execute(text(_counted_sql(tree_size is not None)), params)
-    return {row.station_id: Counted(row.channel, _report(row)) for row in rows}
+async def _fetch(session: AsyncSession, sql: str, round_id: int, election_id: int, tree_size: int | None) -> list:
+    connection = await driver_connection(session)
+    if tree_size is None:
+        return await connection.fetch(sql, round_id, election_id)
+    return await connection.fetch(sql, round_id, election_id, tree_size)
 
 
-async def validated_reports(session: AsyncSession, round_id: int, *, tree_size: int | None = None) -> dict[int, Counted]:
-    """Station id → the figures its commission validated (and has not reopened)."""
-    params = {"round_id": round_id, "size": tree_size}
-    rows = await session.execute(text(_validated_sql(tree_size is not None)), params)
-    return {row.station_id: Counted(row.channel, _report(row)) for row in rows}
+def _counted_by_code(rows: list) -> Counted:
+    """Rows (code, channel, signatures, blank, nulls, votes, contributions) → figures and
+    channels per station code. Plain tuples, no per-row validation: the figures were checked
+    when received, and the aggregation checks their shape and sign again."""
+    with aggregation.cyclic_gc_paused():
+        return Counted({row[0]: _new_tuple(_Figures, row[2:]) for row in rows}, {row[0]: row[1] for row in rows})
 
 
-async def decisions_of(session: AsyncSession, round_id: int, *, tree_size: int | None = None) -> list[Decision]:
-    params = {"round_id": round_id, "size": tree_size}
-    rows = await session.execute(text(_decisions_sql(tree_size is not None)), params)
+async def counted_reports(
+    session: AsyncSession, round_id: int, election_id: int, *, tree_size: int | None = None
+) -> Counted:
+    """Per station code, its latest counted report (live, or at the checkpoint of `tree_size`)."""
+    return _counted_by_code(await _fetch(session, _counted_sql(tree_size is not None), round_id, election_id, tree_size))
+
+
+async def validated_reports(
+    session: AsyncSession, round_id: int, election_id: int, *, tree_size: int | None = None
+) -> Counted:
+    """Per station code, the figures its commission validated (and has not reopened)."""
+    return _counted_by_code(await _fetch(session, _validated_sql(tree_size is not None), round_id, election_id, tree_size))
+
+
+async def decisions_of(
+    session: AsyncSession, round_id: int, election_id: int, *, tree_size: int | None = None
+) -> list[Decision]:
+    rows = await _fetch(session, _decisions_sql(tree_size is not None), round_id, election_id, tree_size)
     return [
         Decision(
-            row.id, row.station_id, DecisionKind(row.kind), row.reference, row.motive, row.at,
-            _report(row) if row.kind == DecisionKind.REPLACE.value else None,
+            row["id"], row["station_id"], DecisionKind(row["kind"]), row["reference"], row["motive"], row["at"],
+            StationReport(row["signatures"], row["blank"], row["nulls"], tuple(row["votes"]), row["contributions_cents"])
+            if row["kind"] == DecisionKind.REPLACE.value else None,
+            row["code"],
         )
         for row in rows
     ]  # fmt: skip
 
 
 async def station_figures(
-    session: AsyncSession, round_id: int, kind: Kind, *, tree_size: int | None = None
-) -> tuple[dict[int, Counted], dict[int, Counted], list[Decision]]:
-    """(figures that count per station id, the validated ones, the decisions) for `kind`."""
-    validated = await validated_reports(session, round_id, tree_size=tree_size)
+    session: AsyncSession, round_id: int, election_id: int, kind: Kind, *, tree_size: int | None = None
+) -> tuple[Counted, Counted, list[Decision]]:
+    """(figures that count per station code, the validated ones, the decisions) for `kind`."""
+    validated = await validated_reports(session, round_id, election_id, tree_size=tree_size)
     if kind == Kind.FINAL:
-        chosen = dict(validated)
+        chosen = Counted(dict(validated.figures), dict(validated.channels))
     else:
-        chosen = await counted_reports(session, round_id, tree_size=tree_size)
-        chosen.update(validated)
-    return chosen, validated, await decisions_of(session, round_id, tree_size=tree_size)
+        chosen = await counted_reports(session, round_id, election_id, tree_size=tree_size)
+        chosen.figures.update(validated.figures)
+        chosen.channels.update(validated.channels)
+    return chosen, validated, await decisions_of(session, round_id, election_id, tree_size=tree_size)
 
 
 # --- The stations of an election (what the aggregation is over) ----------------------------------
 
 
-@dataclass(frozen=True)
-class StationInfo:
+class StationInfo(NamedTuple):
+    """A station of the election as the results pages need it (a named tuple: 15,000 are read
+    for every snapshot)."""
+
     id: int
     code: str
     name: str
@@ -157,21 +188,19 @@ class StationInfo:
     closes_at: time | None
 
 
-STATION_FRAME = text(
-    """
+STATION_FRAME = """
     SELECT id, code, name, department_code, canton_code, registered, opens_at, closes_at
-    FROM station WHERE election_id = :election_id ORDER BY department_code, plan_key
+    FROM station WHERE election_id = $1 ORDER BY department_code, plan_key
     """
-)
 
 
 async def station_frame(session: AsyncSession, election_id: int) -> list[StationInfo]:
-    """Every station of the election (the documented `Station` fields), in plan order. Plain
-    SQL rows: 15,000 of them are read for every snapshot, and the ORM's per-row work was most
-    of a snapshot's time."""
-    rows = (await session.execute(STATION_FRAME, {"election_id": election_id})).all()
+    """Every station of the election (the documented `Station` fields), in plan order. Read on
+    the raw asyncpg connection: 15,000 of them are read for every snapshot, and SQLAlchemy's
+    per-row work (let alone the ORM's) was most of a snapshot's time."""
+    rows = await (await driver_connection(session)).fetch(STATION_FRAME, election_id)
     with aggregation.cyclic_gc_paused():
-        return [StationInfo(*row) for row in rows]
+        return [_new_tuple(StationInfo, row) for row in rows]
 
 
 _regions: dict[str, str] = {}
@@ -185,40 +214,25 @@ async def department_regions(session: AsyncSession) -> dict[str, str]:
     return _regions
 
 
+_new_station = aggregation.Station
+
+
 def aggregate(
     stations: list[StationInfo],
-    chosen: dict[int, Counted],
+    chosen: Counted,
     decisions: list[Decision],
     *,
     candidate_count: int,
     regions: dict[str, str],
 ) -> aggregation.Aggregation:
     with aggregation.cyclic_gc_paused():
-        return _aggregate(stations, chosen, decisions, candidate_count=candidate_count, regions=regions)
-
-
-def _aggregate(
-    stations: list[StationInfo],
-    chosen: dict[int, Counted],
-    decisions: list[Decision],
-    *,
-    candidate_count: int,
-    regions: dict[str, str],
-) -> aggregation.Aggregation:
-    by_id = {station.id: station for station in stations}
-    return aggregation.aggregate(
-        [aggregation.Station(s.code, s.department_code, s.canton_code or None, s.registered or None) for s in stations],
-        [aggregation.CountedReport(by_id[station_id].code, counted.report) for station_id, counted in chosen.items() if station_id in by_id],
-        candidate_count=candidate_count,
-        department_regions=regions,
-        decisions=[
-            aggregation.StationDecision(
-                by_id[d.station_id].code,
-                aggregation.DecisionKind(d.kind.value),
-                d.reference,
-                d.report,
-            )
-            for d in decisions
-            if d.station_id in by_id
-        ],
-    )
+        return aggregation.aggregate_counted(
+            [_new_tuple(_new_station, (s[1], s[3], s[4] or None, s[5] or None)) for s in stations],
+            chosen.figures,
+            candidate_count=candidate_count,
+            department_regions=regions,
+            decisions=[
+                aggregation.StationDecision(d.station_code, aggregation.DecisionKind(d.kind.value), d.reference, d.report)
+                for d in decisions
+            ],
+        )

@@ -33,7 +33,7 @@ from audit import sequencer
 from audit.models import AuditCheckpoint
 from polling import service as polling
 from results import cdf
-from results.aggregation import Aggregation, Level, OutcomeKind, RoundOutcome, Totals
+from results.aggregation import Aggregation, Level, OutcomeKind, RoundOutcome, Totals, cyclic_gc_paused
 from results.models import ResultsProclamation
 from results.figures import Decision, Kind, StationInfo, aggregate, department_regions, station_figures, station_frame
 from results.service import RoundRules, department_timezone, paris_time, round_rules
@@ -230,19 +230,37 @@ async def compute_snapshot(
         _cache.move_to_end(key)
         return _cache[key]
     started = datetime.now(UTC)
+    # One pause of the cyclic garbage collector over the whole computation (reading 30,000 rows,
+    # building as many tuples, summing): left on, it ran repeated collections over these young
+    # objects, none of which is garbage, in the middle of it (a quarter of the snapshot's CPU
+    # time on 15,000 stations). It creates no reference cycle; reference counting frees as
+    # usual, and the collector's previous state is restored even on error. The pause spans the
+    # statements' awaits: the process's other requests meanwhile allocate without cyclic
+    # collection for these few tens of milliseconds, which only delays it.
+    with cyclic_gc_paused():
+        snapshot = await _compute(session, round_, kind, stamp, proclaimed_at, started)
+    if stamp is not None:
+        _cache[key] = snapshot
+        while len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return snapshot
+
+
+async def _compute(
+    session: AsyncSession, round_: Round, kind: Kind, stamp: Stamp | None, proclaimed_at: datetime | None, started: datetime
+) -> Snapshot:
     election = await session.get(Election, round_.election_id)
     assert election is not None
     rules = await round_rules(session, round_)
     stations = await station_frame(session, round_.election_id)
     chosen, validated, decisions = await station_figures(
-        session, round_.id, kind, tree_size=stamp.tree_size if stamp else None
+        session, round_.id, round_.election_id, kind, tree_size=stamp.tree_size if stamp else None
     )
-    by_id = {station.id: station for station in stations}
     result = aggregate(
         stations, chosen, decisions, candidate_count=max(rules.candidate_count, 1), regions=await department_regions(session)
     )
     departments, regions, cantons = await _names(session, stations)
-    snapshot = Snapshot(
+    return Snapshot(
         election=election,
         round=round_,
         kind=kind,
@@ -251,8 +269,8 @@ async def compute_snapshot(
         rules=rules,
         aggregation=result,
         stations=stations,
-        channels={by_id[i].code: counted.channel for i, counted in chosen.items() if i in by_id},
-        validated=frozenset(by_id[i].code for i in validated if i in by_id),
+        channels=chosen.channels,
+        validated=frozenset(validated.figures),
         decisions=decisions,
         department_names=departments,
         region_names=regions,
@@ -261,11 +279,6 @@ async def compute_snapshot(
         seconds=(datetime.now(UTC) - started).total_seconds(),
         by_code={station.code: station for station in stations},
     )
-    if stamp is not None:
-        _cache[key] = snapshot
-        while len(_cache) > CACHE_SIZE:
-            _cache.popitem(last=False)
-    return snapshot
 
 
 async def published_snapshot(
