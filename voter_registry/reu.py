@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 from voter_registry.normalize import (
     IDENTITY_VERSION,
+    PARTICLES,
     birth_place_identity,
     fold,
     given_names_key_of_words,
-    name_key_of_words,
 )
 
 COLUMNS = (
@@ -283,12 +283,15 @@ def compact_address(fields: list[str]) -> str:
 
 
 @lru_cache(maxsize=16_384)
-def _family_name(value: str) -> tuple[str, tuple[str, ...], tuple[str, bool]]:
+def _family_name(value: str) -> tuple[str, list[str], tuple[str, bool]]:
     """(cleaned text, folded words, (search key, started with particles)) of a birth or usage name."""
     cleaned = _clean(value)
-    words = tuple(fold(cleaned))
-    key = name_key_of_words(words)
-    return cleaned, words, (key.key, key.had_particles)
+    words = fold(cleaned)
+    # `name_key_of_words` without its NameKey object (a cache miss is frequent: names are many).
+    start, last = 0, len(words) - 1
+    while start < last and words[start] in PARTICLES:
+        start += 1
+    return cleaned, words, ("".join(words[start:]) if start else "".join(words), start > 0)
 
 
 @lru_cache(maxsize=8_192)
