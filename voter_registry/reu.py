@@ -302,8 +302,29 @@ def _given(value: str) -> tuple[str, str, str]:
     return cleaned, " ".join(words), given_names_key_of_words(cleaned, words)
 
 
-@lru_cache(maxsize=8_192)
+# Birth dates: « dd/mm/ » and « yyyy » looked up apart in two small exact tables (every valid
+# day-month, with its 00 forms, and every valid year), since whole dates are too many to
+# cache (≈ 40,000). Anything else — spaces, other digits, impossible dates — goes through
+# `parse_birth_date`, which says why it is refused.
+_DAY_MONTHS = {f"{day:02d}/{month:02d}/": (month, day) for month in range(13) for day in range(_MONTH_DAYS[month] + 1) if month or not day}
+_years_until: tuple[int, dict[str, int]] = (0, {})
+
+
+def _valid_years(max_year: int) -> dict[str, int]:
+    global _years_until
+    if _years_until[0] != max_year:
+        _years_until = (max_year, {f"{year:04d}": year for year in range(MIN_BIRTH_YEAR, max_year + 1)})
+    return _years_until[1]
+
+
 def _birth_date(value: str, max_year: int) -> tuple[int, int, int] | str:
+    month_day = _DAY_MONTHS.get(value[:6])
+    if month_day is not None and len(value) == 10:
+        year = _valid_years(max_year).get(value[6:])
+        if year is not None:
+            month, day = month_day
+            if not (month == 2 and day == 29) or calendar.isleap(year):
+                return year, month, day
     return parse_birth_date(value, max_year)
 
 
