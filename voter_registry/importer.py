@@ -490,10 +490,19 @@ async def import_commune_file(
         named = parse_file_name(file.base_name)
         extracted_at = named.extracted_at if named else None
 
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(hashtext(:key))"), {"key": f"registry:{commune.code}"}
+        # Straight on the driver (two cheap statements instead of ORM look-ups for every file):
+        # lock the commune, then — in a snapshot taken after the lock — is it loaded already,
+        # and is the registry bound to this election? The ORM object is loaded only when the
+        # commune is already there (a replacement, a re-import).
+        driver = await _driver(session)
+        await driver.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"registry:{commune.code}")
+        bound_to, known = await driver.fetchrow(
+            "SELECT (SELECT election_id FROM registry_state WHERE id = 1), "
+            "EXISTS (SELECT 1 FROM registry_commune WHERE department_code = $1 AND commune_code = $2)",
+            department_code,
+            commune.code,
         )
-        current = await session.get(RegistryCommune, (department_code, commune.code))
+        current = await session.get(RegistryCommune, (department_code, commune.code)) if known else None
         if current is not None and current.file_sha256 == sha:
             report.status = "unchanged"
             report.voters = current.voters
@@ -505,7 +514,8 @@ async def import_commune_file(
                 f"« {file.name} » : extrait du {extracted_at:%d/%m/%Y à %Hh%M}, plus ancien que celui en place "
                 f"({current.extracted_at:%d/%m/%Y à %Hh%M}) : ignoré, la liste en place est conservée."
             )
-        await bind_registry(session, actor, election)
+        if bound_to != election.id:
+            await bind_registry(session, actor, election)  # binds, or refuses another election's registry
 
         reader = _LineReader(
             file,
@@ -518,7 +528,6 @@ async def import_commune_file(
         reader.bom = opened.bom
         if progress is not None:
             progress(opened.header_size, 0)
-        driver = await _driver(session)
         note_write(session, "voter")
         # A commune has voter rows only once its extract is recorded (`RegistryCommune`): a
         # commune seen for the first time goes straight into `voter`.
