@@ -283,15 +283,15 @@ def compact_address(fields: list[str]) -> str:
 
 
 @lru_cache(maxsize=16_384)
-def _family_name(value: str) -> tuple[str, list[str], tuple[str, bool]]:
-    """(cleaned text, folded words, (search key, started with particles)) of a birth or usage name."""
+def _family_name(value: str) -> tuple[str, str, tuple[str, bool]]:
+    """(cleaned text, folded words joined by spaces, (search key, started with particles)) of a birth or usage name."""
     cleaned = _clean(value)
     words = fold(cleaned)
     # `name_key_of_words` without its NameKey object (a cache miss is frequent: names are many).
     start, last = 0, len(words) - 1
     while start < last and words[start] in PARTICLES:
         start += 1
-    return cleaned, words, ("".join(words[start:]) if start else "".join(words), start > 0)
+    return cleaned, " ".join(words), ("".join(words[start:]) if start else "".join(words), start > 0)
 
 
 @lru_cache(maxsize=8_192)
@@ -427,7 +427,7 @@ def parse_fields(fields: list[str], department_code: str, commune_code: str, max
         if order_text and not (order_text.isascii() and order_text.isdigit() and len(order_text) <= 9):
             return Rejection(COLUMNS[ORDER_NUMBER], f"Numéro d'ordre « {order_text[:12]} » invalide (nombre entier attendu).")
     identity = sha256(
-        f"{IDENTITY_VERSION}|{' '.join(birth_words)}|{given_folded}|{year:04d}-{month:02d}-{day:02d}|{place_identity}".encode()
+        f"{IDENTITY_VERSION}|{birth_words}|{given_folded}|{year:04d}-{month:02d}-{day:02d}|{place_identity}".encode()
     ).digest()
     return (
         department_code,
