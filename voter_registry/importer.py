@@ -903,4 +903,6 @@ async def _store_report(
         current.imported_at = row.imported_at
         current.voters = report.voters
         current.import_id = row.id
+    # Flushed now: the next file of the same session (demo, rehearsal) reads `registry_commune`
+    # straight on the driver, which sees only what was flushed.
     await session.flush()

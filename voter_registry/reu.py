@@ -165,6 +165,7 @@ def file_name_for(commune_code: str, extracted_at: datetime) -> str:
 _HEADER_FILLER = frozenset({"de", "du", "des", "d", "l", "la", "le"})
 
 
+@lru_cache(maxsize=256)  # every file repeats the same 27 header cells
 def _header_signature(cell: str) -> tuple[str, ...]:
     return tuple(word for word in fold(cell) if word not in _HEADER_FILLER)
 
