@@ -26,10 +26,10 @@ from zoneinfo import ZoneInfo
 
 from voter_registry.normalize import (
     IDENTITY_VERSION,
+    PARTICLES,
     birth_place_identity,
     fold,
     given_names_key_of_words,
-    name_key_of_words,
 )
 
 COLUMNS = (
@@ -165,6 +165,7 @@ def file_name_for(commune_code: str, extracted_at: datetime) -> str:
 _HEADER_FILLER = frozenset({"de", "du", "des", "d", "l", "la", "le"})
 
 
+@lru_cache(maxsize=256)  # every file repeats the same 27 header cells
 def _header_signature(cell: str) -> tuple[str, ...]:
     return tuple(word for word in fold(cell) if word not in _HEADER_FILLER)
 
@@ -283,12 +284,15 @@ def compact_address(fields: list[str]) -> str:
 
 
 @lru_cache(maxsize=16_384)
-def _family_name(value: str) -> tuple[str, tuple[str, ...], tuple[str, bool]]:
-    """(cleaned text, folded words, (search key, started with particles)) of a birth or usage name."""
+def _family_name(value: str) -> tuple[str, str, tuple[str, bool]]:
+    """(cleaned text, folded words joined by spaces, (search key, started with particles)) of a birth or usage name."""
     cleaned = _clean(value)
-    words = tuple(fold(cleaned))
-    key = name_key_of_words(words)
-    return cleaned, words, (key.key, key.had_particles)
+    words = fold(cleaned)
+    # `name_key_of_words` without its NameKey object (a cache miss is frequent: names are many).
+    start, last = 0, len(words) - 1
+    while start < last and words[start] in PARTICLES:
+        start += 1
+    return cleaned, " ".join(words), ("".join(words[start:]) if start else "".join(words), start > 0)
 
 
 @lru_cache(maxsize=8_192)
@@ -299,8 +303,29 @@ def _given(value: str) -> tuple[str, str, str]:
     return cleaned, " ".join(words), given_names_key_of_words(cleaned, words)
 
 
-@lru_cache(maxsize=8_192)
+# Birth dates: « dd/mm/ » and « yyyy » looked up apart in two small exact tables (every valid
+# day-month, with its 00 forms, and every valid year), since whole dates are too many to
+# cache (≈ 40,000). Anything else — spaces, other digits, impossible dates — goes through
+# `parse_birth_date`, which says why it is refused.
+_DAY_MONTHS = {f"{day:02d}/{month:02d}/": (month, day) for month in range(13) for day in range(_MONTH_DAYS[month] + 1) if month or not day}
+_years_until: tuple[int, dict[str, int]] = (0, {})
+
+
+def _valid_years(max_year: int) -> dict[str, int]:
+    global _years_until
+    if _years_until[0] != max_year:
+        _years_until = (max_year, {f"{year:04d}": year for year in range(MIN_BIRTH_YEAR, max_year + 1)})
+    return _years_until[1]
+
+
 def _birth_date(value: str, max_year: int) -> tuple[int, int, int] | str:
+    month_day = _DAY_MONTHS.get(value[:6])
+    if month_day is not None and len(value) == 10:
+        year = _valid_years(max_year).get(value[6:])
+        if year is not None:
+            month, day = month_day
+            if not (month == 2 and day == 29) or calendar.isleap(year):
+                return year, month, day
     return parse_birth_date(value, max_year)
 
 
@@ -403,7 +428,7 @@ def parse_fields(fields: list[str], department_code: str, commune_code: str, max
         if order_text and not (order_text.isascii() and order_text.isdigit() and len(order_text) <= 9):
             return Rejection(COLUMNS[ORDER_NUMBER], f"Numéro d'ordre « {order_text[:12]} » invalide (nombre entier attendu).")
     identity = sha256(
-        f"{IDENTITY_VERSION}|{' '.join(birth_words)}|{given_folded}|{year:04d}-{month:02d}-{day:02d}|{place_identity}".encode()
+        f"{IDENTITY_VERSION}|{birth_words}|{given_folded}|{year:04d}-{month:02d}-{day:02d}|{place_identity}".encode()
     ).digest()
     return (
         department_code,
