@@ -47,6 +47,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+from _proc import cpu_seconds, descendants  # noqa: E402
+
 DATA = ROOT / "bench" / "out" / "registry-search"
 SECRET = "s" * 40
 
@@ -444,36 +447,6 @@ async def load(
 
     await asyncio.gather(dispatcher(), *(worker() for _ in range(connections)))
     return latencies, statuses, levels
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time (user + system) of these processes and of their children already reaped."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
-    return total / ticks
-
-
-def descendants(pid: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, pending = [], [pid]
-    while pending:
-        for child in children.get(pending.pop(), []):
-            found.append(child)
-            pending.append(child)
-    return found
 
 
 def percentiles(values: list[float]) -> dict[str, float]:
