@@ -32,16 +32,17 @@ import hmac
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
+from _servers import bench_database, free_port, read_response, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-secret-" + "p" * 32
 FLOOR_TABLE = "bench_floor_checkin"
@@ -199,12 +200,6 @@ async def seed(owner_url: str, app_url: str) -> list[tuple[str, str]]:
 # --- The client ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def csrf_for(session_token: str) -> str:
     return hmac.new(BENCH_SECRET.encode(), f"{CSRF_COOKIE}|{session_token}".encode(), hashlib.sha256).hexdigest()[:40]
 
@@ -224,19 +219,6 @@ def build_requests(port: int, voters: list[tuple[str, str]], *, authenticated: b
             headers += [f"Cookie: primaires_session={token}; primaires_csrf={CSRF_COOKIE}", f"X-CSRF-Token: {csrf_for(token)}"]
         built.append(("\r\n".join(headers) + "\r\n\r\n").encode() + body)
     return built
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-    body = await reader.readexactly(length) if length else b""
-    return status, body
 
 
 def _check(status: int, body: bytes, failures: list[str]) -> None:
@@ -331,21 +313,6 @@ def measured(port: int, pid: int, requests: list[bytes], concurrency: int) -> di
     return result
 
 
-def wait_ready(port: int, process: subprocess.Popen) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"Le serveur du port {port} s'est arrêté (code {process.returncode}).")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"Le serveur du port {port} n'a pas démarré.")
-
-
 def start_server(kind: str, port: int, database_url: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--port", str(port), "--database-url", database_url], cwd=ROOT
@@ -355,44 +322,15 @@ def start_server(kind: str, port: int, database_url: str) -> subprocess.Popen:
 
 
 def prepare_database() -> tuple[str, str, object | None, Path | None]:
-    import asyncpg
-
-    from services import embedded_pg
-    from services.migrations import runner
-
-    given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
-    server = folder = None
-    if given:
-        plain = given.replace("postgresql+asyncpg://", "postgresql://")
-
-        async def create() -> None:
-            connection = await asyncpg.connect(plain)
-            await connection.execute("DROP DATABASE IF EXISTS primaires_bench_polling")
-            await connection.execute("CREATE DATABASE primaires_bench_polling")
-            await connection.close()
-
-        asyncio.run(create())
-        base, _, query = plain.partition("?")
-        owner = base.rsplit("/", 1)[0] + "/primaires_bench_polling" + (f"?{query}" if query else "")
-        app = owner
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="bench-polling-"))
-        owner, server = embedded_pg.start(folder, database="primaires_bench")
-        app = embedded_pg.app_url(owner)
-    runner.upgrade(owner)
-
-    async def floor_table() -> None:
-        connection = await asyncpg.connect(owner)
-        await connection.execute(
+    return bench_database(
+        "primaires_bench_polling",
+        [
             f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (id bigserial PRIMARY KEY, ref text NOT NULL, "
-            "contribution_cents integer NOT NULL, at timestamptz NOT NULL DEFAULT now())"
-        )
-        await connection.execute(f"GRANT SELECT, INSERT ON {FLOOR_TABLE} TO primaires_app")
-        await connection.execute(f"GRANT USAGE ON SEQUENCE {FLOOR_TABLE}_id_seq TO primaires_app")
-        await connection.close()
-
-    asyncio.run(floor_table())
-    return owner, app, server, folder
+            "contribution_cents integer NOT NULL, at timestamptz NOT NULL DEFAULT now())",
+            f"GRANT SELECT, INSERT ON {FLOOR_TABLE} TO primaires_app",
+            f"GRANT USAGE ON SEQUENCE {FLOOR_TABLE}_id_seq TO primaires_app",
+        ],
+    )
 
 
 async def count_rows(url: str) -> tuple[int, int]:

@@ -32,6 +32,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
 from _proc import cpu_seconds, descendants, memory_kb  # noqa: E402
 
 

@@ -48,6 +48,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
 from _proc import cpu_seconds, descendants  # noqa: E402
 
 DATA = ROOT / "bench" / "out" / "registry-search"

@@ -35,7 +35,6 @@ import os
 import random
 import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,9 @@ from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
+from _servers import bench_database, free_port, read_response, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-secret-" + "r" * 32
 BENCH_TOKEN = "bench-twilio-token-" + "t" * 16
@@ -94,43 +96,14 @@ def floor_app():  # noqa: ANN201 - a FastAPI app, built in each uvicorn worker
 
 
 def prepare_database() -> tuple[str, str, object | None, Path | None]:
-    import asyncpg
-
-    from services import embedded_pg
-    from services.migrations import runner
-
-    given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
-    server = folder = None
-    if given:
-        plain = given.replace("postgresql+asyncpg://", "postgresql://")
-
-        async def create() -> None:
-            connection = await asyncpg.connect(plain)
-            await connection.execute("DROP DATABASE IF EXISTS primaires_bench_results")
-            await connection.execute("CREATE DATABASE primaires_bench_results")
-            await connection.close()
-
-        asyncio.run(create())
-        base, _, query = plain.partition("?")
-        owner = base.rsplit("/", 1)[0] + "/primaires_bench_results" + (f"?{query}" if query else "")
-        app = owner
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="bench-results-"))
-        owner, server = embedded_pg.start(folder, database="primaires_bench")
-        app = embedded_pg.app_url(owner)
-    runner.upgrade(owner)
-
-    async def floor_table() -> None:
-        connection = await asyncpg.connect(owner)
-        await connection.execute(
+    return bench_database(
+        "primaires_bench_results",
+        [
             f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (sid text PRIMARY KEY, body text NOT NULL, "
-            "received_at timestamptz NOT NULL DEFAULT now())"
-        )
-        await connection.execute(f"GRANT SELECT, INSERT ON {FLOOR_TABLE} TO primaires_app")
-        await connection.close()
-
-    asyncio.run(floor_table())
-    return owner, app, server, folder
+            "received_at timestamptz NOT NULL DEFAULT now())",
+            f"GRANT SELECT, INSERT ON {FLOOR_TABLE} TO primaires_app",
+        ],
+    )
 
 
 async def seed(owner_url: str, app_url: str, stations: int) -> tuple[int, list[tuple[str, str, str]]]:
@@ -227,12 +200,6 @@ async def seed(owner_url: str, app_url: str, stations: int) -> tuple[int, list[t
 # --- The client ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def figures_for(index: int) -> tuple[int, int, int, tuple[int, ...], int]:
     rng = random.Random(index)
     votes = tuple(rng.randint(0, 120) for _ in range(CANDIDATES))
@@ -269,18 +236,6 @@ class Signer:
             f"X-Twilio-Signature: {self.validator.compute_signature(self.url, params)}",
         ]
         return ("\r\n".join(headers) + "\r\n\r\n").encode() + encoded
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-    return status, (await reader.readexactly(length) if length else b"")
 
 
 async def burst(ports: list[int], jobs: list[list[tuple[str, str, bytes]]], concurrency: int, prefix: str) -> dict[str, float]:
@@ -334,22 +289,6 @@ def cpu_seconds(pid: int) -> float:
     where wall-clock throughput is not."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_ready(port: int, process: subprocess.Popen) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"Le serveur du port {port} s'est arrêté (code {process.returncode}).")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.terminate()
-    raise SystemExit(f"Le serveur du port {port} n'a pas démarré.")
 
 
 def start_gateway(port: int, app_url: str, data_dir: Path) -> subprocess.Popen:

@@ -27,17 +27,18 @@ import asyncio
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
+from _servers import bench_database, free_port, read_response, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-secret-" + "b" * 32
 FLOOR_TABLE = "bench_floor_sms"
@@ -113,12 +114,6 @@ def serve_floor(port: int, database_url: str) -> None:
 # --- The client ---------------------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def build_requests(port: int, count: int, prefix: str, *, signed: bool) -> list[bytes]:
     from twilio.request_validator import RequestValidator
 
@@ -150,19 +145,6 @@ def build_requests(port: int, count: int, prefix: str, *, signed: bool) -> list[
             headers.append(f"X-Twilio-Signature: {validator.compute_signature(url, params)}")
         built.append(("\r\n".join(headers) + "\r\n\r\n").encode() + body)
     return built
-
-
-async def read_response(reader: asyncio.StreamReader) -> tuple[int, bytes]:
-    head = await reader.readuntil(b"\r\n\r\n")
-    lines = head.decode("latin-1").split("\r\n")
-    status = int(lines[0].split(" ", 2)[1])
-    length = 0
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        if name.strip().lower() == "content-length":
-            length = int(value.strip())
-    body = await reader.readexactly(length) if length else b""
-    return status, body
 
 
 async def run_load(port: int, requests: list[bytes], concurrency: int) -> dict[str, float]:
@@ -210,21 +192,6 @@ def measured(port: int, pid: int, requests: list[bytes], concurrency: int) -> di
     return result
 
 
-def wait_ready(port: int, process: subprocess.Popen) -> None:
-    import httpx
-
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"Le serveur du port {port} s'est arrêté (code {process.returncode}).")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    raise SystemExit(f"Le serveur du port {port} n'a pas démarré.")
-
-
 def start_server(kind: str, port: int, database_url: str) -> subprocess.Popen:
     process = subprocess.Popen(
         [sys.executable, __file__, "--serve", kind, "--port", str(port), "--database-url", database_url],
@@ -235,39 +202,14 @@ def start_server(kind: str, port: int, database_url: str) -> subprocess.Popen:
 
 
 def prepare_database() -> tuple[str, object | None, Path | None]:
-    import asyncpg
-
-    from services import embedded_pg
-    from services.migrations import runner
-
-    given = os.environ.get("DATABASE_URL") or os.environ.get("PRIMAIRES_DATABASE_URL")
-    server = folder = None
-    if given:
-        plain = given.replace("postgresql+asyncpg://", "postgresql://")
-
-        async def create() -> None:
-            connection = await asyncpg.connect(plain)
-            await connection.execute("DROP DATABASE IF EXISTS primaires_bench_telephony")
-            await connection.execute("CREATE DATABASE primaires_bench_telephony")
-            await connection.close()
-
-        asyncio.run(create())
-        base, _, query = plain.partition("?")
-        url = base.rsplit("/", 1)[0] + "/primaires_bench_telephony" + (f"?{query}" if query else "")
-    else:
-        folder = Path(tempfile.mkdtemp(prefix="bench-telephony-"))
-        url, server = embedded_pg.start(folder, database="primaires_bench")
-    runner.upgrade(url)
-
-    async def floor_table() -> None:
-        connection = await asyncpg.connect(url)
-        await connection.execute(
+    """The gateway and the floor both connect as the owner here."""
+    url, _app, server, folder = bench_database(
+        "primaires_bench_telephony",
+        [
             f"CREATE TABLE IF NOT EXISTS {FLOOR_TABLE} (sid text PRIMARY KEY, body text NOT NULL, "
-            "received_at timestamptz NOT NULL DEFAULT now())"
-        )
-        await connection.close()
-
-    asyncio.run(floor_table())
+            "received_at timestamptz NOT NULL DEFAULT now())",
+        ],
+    )
     return url, server, folder
 
 
