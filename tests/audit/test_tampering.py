@@ -427,3 +427,54 @@ def test_the_signed_note_format_matches_the_go_reference_vector():
     assert signer.sign_note(text) == (
         text + "\n— PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=\n"
     )
+
+
+@pytest.mark.parametrize("first", [0, 90, 9_990, 99_999_950])
+def test_the_whole_block_check_and_the_line_by_line_check_agree(first):
+    """An untouched block is checked with a few operations over all its lines
+    (`_intact_leaves`); the line-by-line rules decide as soon as anything differs. Across
+    indexes changing their number of digits, and for 2,000 random one-byte changes, insertions
+    and deletions: the whole-block check accepts exactly the blocks the line-by-line check
+    accepts, with the same leaf hashes."""
+    entries = sample_entries(120)
+    lines = [verifier.event_line(first + i, merkle.leaf_hash(e), e) for i, e in enumerate(entries)]
+    for newlines in (True, False):
+        block = lines if newlines else [line[:-1] for line in lines]
+        ending = b"}\n" if newlines else b"}"
+        leaves = verifier._intact_leaves(first, block, ending)  # noqa: SLF001
+        assert leaves == [merkle.leaf_hash(e) for e in entries]
+        rng = random.Random(first + newlines)
+        for _ in range(1_000):
+            damaged = list(block)
+            row = rng.randrange(len(damaged))
+            line = damaged[row]
+            at = rng.randrange(len(line) + 1)
+            match rng.randrange(3):
+                case 0 if at < len(line):
+                    line = line[:at] + bytes([(line[at] + rng.randrange(1, 256)) % 256]) + line[at + 1 :]
+                case 1:
+                    line = line[:at] + bytes([rng.randrange(256)]) + line[at:]
+                case _:
+                    line = line[:at] + line[at + 1 :]
+            damaged[row] = line
+            whole = verifier._intact_leaves(first, damaged, ending)  # noqa: SLF001
+            good, failure = verifier._leaves_to_first_failure(first, damaged, newlines=newlines, last_complete=True)  # noqa: SLF001
+            if failure is None:
+                assert whole == good
+            else:
+                assert whole is None
+                assert failure[0] == first + row
+
+
+def test_the_nth_newline_is_found_whatever_the_line_lengths():
+    """Block ends are found by a guess in proportion then steps: exact for any lengths, even a
+    chunk of very short lines after very long ones (the guess far off, stepped back)."""
+    rng = random.Random(3)
+    for _ in range(300):
+        lengths = [rng.choice((0, 1, 5, 380, 5000)) for _ in range(rng.randint(1, 60))]
+        chunk = b"".join(b"x" * length + b"\n" for length in lengths) + b"x" * rng.randint(0, 9)
+        start = rng.randrange(len(chunk))
+        positions = [i for i in range(start, len(chunk)) if chunk[i : i + 1] == b"\n"]
+        assert verifier._newlines(chunk, start) == len(positions)  # noqa: SLF001
+        for n in range(1, len(positions) + 1):
+            assert verifier._nth_newline(chunk, start, n, len(positions)) == positions[n - 1]  # noqa: SLF001
