@@ -36,7 +36,10 @@ from services.db import Base, utcnow
 
 KEY = Text(collation="C")
 # What the department- and country-wide search indexes carry besides their keys (see `Voter`).
-SEARCH_INCLUDE = ("given_key", "birth_month", "birth_day", "name_flags", "commune_code", "bureau_code", "id")
+# Not the bureau: with it, the planner found these indexes as good as the area's ones for a
+# station's search (both index-only) and scanned the department's name range instead.
+SEARCH_INCLUDE = ("given_key", "birth_month", "birth_day", "name_flags", "commune_code", "id")
+AREA_INCLUDE = ("given_key", "birth_year", "birth_month", "birth_day", "name_flags", "id")
 
 
 class RegistryState(Base):
@@ -145,7 +148,16 @@ class Voter(Base):
         # Identity first after the department: finds a person in a department (supplementary
         # registrations refuse people already listed) and compares extracts of a commune.
         UniqueConstraint("department_code", "identity_hash", "commune_code"),
-        Index("ix_voter_area_birth", "department_code", "commune_code", "bureau_code", "birth_key"),
+        # A station's bureaux: the same, INCLUDE making its searches index-only too (without
+        # them the planner preferred the department-wide covering index for a station's search).
+        Index(
+            "ix_voter_area_birth",
+            "department_code",
+            "commune_code",
+            "bureau_code",
+            "birth_key",
+            postgresql_include=list(AREA_INCLUDE),
+        ),
         # The birth year in the key is checked in the index itself: a search by name and year in
         # a whole department or country reads only the matching rows. The INCLUDEd columns are
         # every other filter of a search (given names, full birth date, particles, commune) and
@@ -160,6 +172,7 @@ class Voter(Base):
             "bureau_code",
             "usage_key",
             postgresql_where=text("usage_key <> ''"),
+            postgresql_include=list(AREA_INCLUDE),
         ),
         Index(
             "ix_voter_usage",

@@ -1,7 +1,7 @@
 """Voter search: the department- and country-wide name indexes cover every search filter.
 
 `ix_voter_birth` and `ix_voter_usage` gain INCLUDE columns (given names key, birth month and
-day, particle flags, commune, bureau, id): a search in a department or the whole country filters
+day, particle flags, commune, id): a search in a department or the whole country filters
 in an index-only scan instead of reading a table page per candidate (`voter_registry.search`).
 
 Rebuild cost: both indexes are recreated — on the 10 M-voter bench registry ≈ 2 × 1 min and
@@ -23,7 +23,7 @@ down_revision: str | Sequence[str] | None = "0001_voter_registry"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-INCLUDE = ["given_key", "birth_month", "birth_day", "name_flags", "commune_code", "bureau_code", "id"]
+INCLUDE = ["given_key", "birth_month", "birth_day", "name_flags", "commune_code", "id"]
 USED = sa.text("usage_key <> ''")
 
 
