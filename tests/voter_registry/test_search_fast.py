@@ -7,6 +7,8 @@ from __future__ import annotations
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from services.auth.roles import Role
@@ -128,3 +130,30 @@ async def test_the_lookup_row_is_the_one_record_would_write(session, loaded) -> 
     ).entry(raw.recorded_at)
     assert raw.entry.encode() == expected.encode()
     assert tuple(rows[0])[2:-1] == tuple(raw)[2:-1] == (stored.kind, stored.actor, stored.actor_scope, stored.subjects)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["nom", "prenoms", "naissance", "commune", "q", "departement", "elargir", "limite", "autre"]), st.text(max_size=320), max_size=6))
+def test_the_fast_path_reads_only_what_the_route_would_accept(parameters: dict[str, str]) -> None:
+    """`_parameters` either hands the request over or reads exactly what FastAPI's validation of
+    the route's parameters gives (lengths, `elargir`, `limite` between 1 and 50)."""
+    from urllib.parse import urlencode
+
+    from pydantic import TypeAdapter, ValidationError
+    from starlette.requests import Request
+
+    request = Request({"type": "http", "method": "GET", "path": "/", "headers": [], "query_string": urlencode(parameters).encode()})
+    read = request.query_params
+    try:
+        values = api._parameters(request)  # noqa: SLF001
+    except api.HandOver:
+        return
+    for name, longest in {"nom": 200, "prenoms": 200, "naissance": 20, "commune": 100, "q": 300}.items():
+        assert values[name] == read.get(name, "") and len(values[name]) <= longest
+    assert values["departement"] == read.get("departement") and (values["departement"] is None or len(values["departement"]) <= 3)
+    assert values["elargir"] in ("auto", "tout") and values["elargir"] == read.get("elargir", "auto")
+    try:
+        expected = TypeAdapter(int).validate_python(read.get("limite", "20"))
+    except ValidationError:
+        pytest.fail("the fast path accepted a « limite » the route refuses")
+    assert values["limite"] == expected and 1 <= expected <= 50
