@@ -17,19 +17,18 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 STATION_VOTERS = 5_000
-_BUREAUX = None
 
 
-def _bureaux_statement():  # noqa: ANN202
-    from sqlalchemy import text
-
-    return text(
-        "SELECT bureau_code, voters FROM registry_bureau WHERE department_code = :department "
-        "AND commune_code = :commune AND bureau_code >= :first ORDER BY bureau_code LIMIT 12"
-    )
+# One statement on the driver connection, as polling's resolver (`polling.service.station_area`)
+# would be on its hot path: station → its bureaux.
+_BUREAUX = (
+    "SELECT bureau_code, voters FROM registry_bureau WHERE department_code = $1 "
+    "AND commune_code = $2 AND bureau_code >= $3 ORDER BY bureau_code LIMIT 12"
+)
 
 
 async def bench_station_area(session, station_code: str):  # noqa: ANN001, ANN201
+    from services.db import driver_connection
     from voter_registry.service import StationArea
     from voter_registry.territory_cache import territory
 
@@ -37,9 +36,7 @@ async def bench_station_area(session, station_code: str):  # noqa: ANN001, ANN20
     commune = (await territory(session)).communes.get(commune_code)
     if commune is None or not first_bureau:
         return None
-    global _BUREAUX  # noqa: PLW0603 - built once per worker
-    _BUREAUX = _BUREAUX if _BUREAUX is not None else _bureaux_statement()
-    rows = await session.execute(_BUREAUX, {"department": commune.department_code, "commune": commune_code, "first": first_bureau})
+    rows = await (await driver_connection(session)).fetch(_BUREAUX, commune.department_code, commune_code, first_bureau)
     bureaux, total = [], 0
     for code, voters in rows:
         if bureaux and total + voters > STATION_VOTERS:

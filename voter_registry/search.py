@@ -25,12 +25,12 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.db import driver_connection, note_audit_event, utcnow
 from services.elections.models import Election
 from services.errors import InvalidInput
-from services.events import Actor, record
+from services.events import AUDIT_COLUMNS, Actor, audit_row
 from voter_registry import events
 from voter_registry.eligibility import Eligibility, Person, Rules, Source, Status, evaluate
 from voter_registry.errors import QueryTooVague
@@ -250,45 +250,80 @@ _COLUMNS = (
 @lru_cache(maxsize=2048)
 def _level_sql(
     particles: tuple[bool, ...], given_count: int, birth_parts: tuple[bool, bool, bool], communes: bool, level: str
+) -> tuple[str, tuple[str, ...]]:
+    """(SQL with $1, $2… for the driver connection, the parameters' names in that order)."""
+    named = _level_sql_named(particles, given_count, birth_parts, communes, level)
+    names: list[str] = []
+
+    def positional(match: re.Match[str]) -> str:
+        if match[1] not in names:
+            names.append(match[1])
+        return f"${names.index(match[1]) + 1}"
+
+    return re.sub(r"(?<![:\w]):(\w+)", positional, named), tuple(names)
+
+
+def _level_sql_named(
+    particles: tuple[bool, ...], given_count: int, birth_parts: tuple[bool, bool, bool], communes: bool, level: str
 ) -> str:
-    names = []
-    for index, required in enumerate(particles):
-        birth = f"(t.birth_key >= :low{index} AND t.birth_key < :high{index}"
-        usage = f"(t.usage_key <> '' AND t.usage_key >= :low{index} AND t.usage_key < :high{index}"
-        if required:
-            birth += f" AND t.name_flags & {BIRTH_PARTICLES} <> 0"
-            usage += f" AND t.name_flags & {USAGE_PARTICLES} <> 0"
-        names += [birth + ")", usage + ")"]
-    conditions = ["(" + " OR ".join(names) + ")"]
-    conditions += [f"t.given_key LIKE :given{index}" for index in range(given_count)]
+    """The SQL of one level, with :named parameters.
+
+    The lists' rows are found in two steps: each (name key, birth or usage name) is its own
+    range scan — on the area's index for the station's bureaux, on the covering department
+    index (`ix_voter_birth` / `ix_voter_usage`, see `models.Voter`) elsewhere — filtered by
+    every other criterion inside the index (an index-only scan: no table page is read for a
+    candidate that does not match), each branch stopping at 201; the rows themselves are then
+    read for the ≤ 201 ids kept. An OR of the ranges let the planner pick a department-wide
+    index even for a station's bureaux, and filtering in the table read ≈ 1,300 pages for a
+    name prefix and a given name in a department of the 10 M-voter bench.
+    """
+    filters = [f"t.given_key LIKE :given{index}" for index in range(given_count)]
     year, month, day = birth_parts
     if year:
-        conditions.append("t.birth_year = :year")
+        filters.append("t.birth_year = :year")
     if month:
-        conditions.append("t.birth_month IN (:month, 0)")
+        filters.append("t.birth_month IN (:month, 0)")
     if day:
-        conditions.append("t.birth_day IN (:day, 0)")
+        filters.append("t.birth_day IN (:day, 0)")
     if communes:
-        conditions.append("t.commune_code = ANY(CAST(:communes AS varchar[]))")
+        filters.append("t.commune_code = ANY(CAST(:communes AS varchar[]))")
     if level == Level.AREA.value:
-        conditions += [
+        filters += [
             "t.department_code = :department",
             "t.commune_code = ANY(CAST(:area_communes AS varchar[]))",
             "t.bureau_code = ANY(CAST(:area_bureaux AS varchar[]))",
         ]
     elif level == Level.DEPARTMENT.value:
-        conditions.append("t.department_code = :department")
+        filters.append("t.department_code = :department")
     else:
-        conditions.append("t.department_code = ANY(CAST(:departments AS varchar[]))")
-    where = " AND ".join(conditions)
+        filters.append("t.department_code = ANY(CAST(:departments AS varchar[]))")
+    names = []
+    branches = []
+    for index, required in enumerate(particles):
+        for column, flag in (("birth_key", BIRTH_PARTICLES), ("usage_key", USAGE_PARTICLES)):
+            name = [f"t.{column} >= :low{index}", f"t.{column} < :high{index}"]
+            if column == "usage_key":
+                name.insert(0, "t.usage_key <> ''")
+            if required:
+                name.append(f"t.name_flags & {flag} <> 0")
+            names.append("(" + " AND ".join(name) + ")")
+            branches.append(
+                f"(SELECT t.department_code, t.id FROM voter AS t WHERE {' AND '.join(name + filters)} "
+                f"LIMIT {MAX_CANDIDATES + 1})"
+            )
+    supplementary_where = " AND ".join(["(" + " OR ".join(names) + ")", *filters])
+    voter_columns = ", ".join(f"v.{column.strip()}" for column in _COLUMNS.split(","))
     return f"""
         SELECT found.*, b.label AS bureau_label FROM (
-            (SELECT 'L' AS source, {_COLUMNS}, lists, order_number, '' AS category, '' AS party,
+            (SELECT 'L' AS source, {voter_columns}, v.lists, v.order_number, '' AS category, '' AS party,
                     NULL::date AS registered_on, NULL::date AS proof_date
-             FROM voter AS t WHERE {where} LIMIT {MAX_CANDIDATES + 1})
+             FROM ({" UNION ".join(branches)}) AS hit
+             JOIN voter AS v ON v.department_code = hit.department_code AND v.id = hit.id
+             LIMIT {MAX_CANDIDATES + 1})
             UNION ALL
             (SELECT kind, {_COLUMNS}, 0::smallint, 0, category, party, registered_on, proof_date
-             FROM supplementary_voter AS t WHERE {where} AND t.election_id = :election LIMIT {MAX_CANDIDATES + 1})
+             FROM supplementary_voter AS t WHERE {supplementary_where} AND t.election_id = :election
+             LIMIT {MAX_CANDIDATES + 1})
         ) AS found
         LEFT JOIN registry_bureau AS b ON b.department_code = found.department_code
             AND b.commune_code = found.commune_code AND b.bureau_code = found.bureau_code
@@ -296,13 +331,10 @@ def _level_sql(
     """
 
 
-def _upper_bound(prefix: str) -> str:
-    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
-
-
 def _level_query(
     plan: _Plan, level: Level, scope: SearchScope, departments: tuple[str, ...], election_id: int | None
-) -> tuple[Any, dict[str, Any]]:
+) -> tuple[str, list[Any]]:
+    """The SQL of one level and its positional arguments."""
     birth = plan.birth or (0, 0, 0)
     sql = _level_sql(
         tuple(key.particles_required for key in plan.keys),
@@ -333,12 +365,7 @@ def _level_query(
         params["department"] = departments[0]
     else:
         params["departments"] = list(departments)
-    return _text(sql), params
-
-
-@lru_cache(maxsize=2048)
-def _text(sql: str) -> Any:
-    return text(sql)
+    return sql[0], [params[name] for name in sql[1]]
 
 
 # --- Ranking ---------------------------------------------------------------------------------------
@@ -348,10 +375,10 @@ def _glued(value: str) -> str:
     return "".join(fold(value))
 
 
-def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None) -> int:  # noqa: ANN001
+def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None) -> int:  # noqa: ANN001 - an asyncpg Record
     score = 0
     best_name = 0
-    for stored, key, weight in ((row.birth_name, row.birth_key, 2), (row.usage_name, row.usage_key, 0)):
+    for stored, key, weight in ((row["birth_name"], row["birth_key"], 2), (row["usage_name"], row["usage_key"], 0)):
         if not stored:
             continue
         full = _glued(stored)
@@ -366,7 +393,7 @@ def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None
         best_name = max(best_name, value + weight if value else 0)
     score += best_name
     if plan.given_words:
-        given = row.given_key.split()
+        given = row["given_key"].split()
         for word in plan.given_words:
             if word in given:
                 score += 10
@@ -376,9 +403,9 @@ def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None
             score += 3
     if birth:
         year, month, day = birth
-        if month and row.birth_month == month:
+        if month and row["birth_month"] == month:
             score += 5
-        if day and row.birth_day == day:
+        if day and row["birth_day"] == day:
             score += 5
     return score
 
@@ -442,6 +469,18 @@ def _record(row, commune_names: dict[str, str]) -> VoterRecord:  # noqa: ANN001
     )
 
 
+class _Columns:
+    """Attribute access to an asyncpg Record (what `_record` reads, as from a SQLAlchemy row)."""
+
+    __slots__ = ("_row",)
+
+    def __init__(self, row) -> None:  # noqa: ANN001 - an asyncpg Record
+        self._row = row
+
+    def __getattr__(self, name: str) -> Any:
+        return self._row[name]
+
+
 def _reduced(record_: VoterRecord) -> VoterRecord:
     """Outside a station's area: who and where to vote, nothing more."""
     return replace(record_, address="", birth_month=0, birth_day=0, birth_place="", nationality="", order_number=0)
@@ -449,10 +488,41 @@ def _reduced(record_: VoterRecord) -> VoterRecord:
 
 async def registry_election_id(session: AsyncSession) -> int | None:
     # One plain statement on every search (no ORM object to build and track for a number).
-    return await session.scalar(_REGISTRY_ELECTION)
+    return await (await driver_connection(session)).fetchval(_REGISTRY_ELECTION)
 
 
-_REGISTRY_ELECTION = text(f"SELECT election_id FROM {RegistryState.__tablename__} WHERE id = 1")
+_REGISTRY_ELECTION = f"SELECT election_id FROM {RegistryState.__tablename__} WHERE id = 1"
+_UNKNOWN: Any = object()
+
+# The look-up's audit event goes straight to the driver connection, in the search's
+# transaction: the row `record(session, events.RegistryLookup(...))` would add, byte for byte
+# (`services.events.audit_row`; tests/voter_registry/test_search_fast.py compares them).
+_INSERT_EVENT = (
+    f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)}) VALUES ($1, $2, $3, $4, CAST($5::text AS jsonb), $6)"
+)
+
+
+async def record_lookup(
+    session: AsyncSession,
+    actor: Actor,
+    *,
+    election_id: int | None,
+    scope: SearchScope,
+    reached: str,
+    fields: list[str],
+    results: int,
+    channel: str,
+) -> None:
+    """Log one look-up in the transparency log (`events.RegistryLookup`), in the caller's transaction."""
+    row = audit_row(
+        events.RegistryLookup.kind,
+        actor,
+        {"election_id": election_id, "department_code": scope.department},
+        {"scope": scope.kind, "reached": reached, "fields": fields, "results": results, "channel": channel},
+        utcnow(),
+    )
+    await (await driver_connection(session)).execute(_INSERT_EVENT, *row)
+    note_audit_event(session)
 
 
 async def search_voters(
@@ -465,11 +535,14 @@ async def search_voters(
     widen: str = "auto",
     limit: int = DEFAULT_LIMIT,
     channel: str = "api",
+    registry_election: int | None = _UNKNOWN,
 ) -> SearchResults:
     """Search the registry within `scope` (see the module's docstring); logs the look-up.
 
     `widen`: "auto" stops at the first level that finds someone; "all" searches every level
     the scope allows. Raises `InvalidInput` / `QueryTooVague` (French) for unusable queries.
+    `election` is the ORM object or any object with its `id` and dates (the fast path's);
+    `registry_election`, when the caller already read it, spares a statement.
     """
     keys = name_query_keys(query.name)
     if not keys or len(keys[0].prefix) < 2:
@@ -489,7 +562,9 @@ async def search_voters(
             communes = tuple(c.code for c in found)
     plan = _Plan(keys, given_query_words(query.given_names), birth, communes)
     typed_name = _glued(query.name)
-    registry_election = await registry_election_id(session)
+    if registry_election is _UNKNOWN:
+        registry_election = await registry_election_id(session)
+    connection = await driver_connection(session)
 
     levels: list[tuple[Level, tuple[str, ...]]] = []
     if scope.area:
@@ -517,8 +592,8 @@ async def search_voters(
     area_pairs = set(scope.area)
     for level, departments in levels:
         results.levels_searched.append(level)
-        statement, params = _level_query(plan, level, scope, departments, registry_election)
-        rows = (await session.execute(statement, params)).all()
+        sql, arguments = _level_query(plan, level, scope, departments, registry_election)
+        rows = await connection.fetch(sql, *arguments)
         if len(rows) > MAX_CANDIDATES:
             results.truncated = True
         # Ranked on the rows themselves; the records (and their eligibility) are built only for
@@ -526,18 +601,19 @@ async def search_voters(
         # rows per level are read, 20 are shown.
         candidates = []
         for row in rows:
-            if level == Level.AREA and (row.commune_code, row.bureau_code) not in area_pairs:
+            if level == Level.AREA and (row["commune_code"], row["bureau_code"]) not in area_pairs:
                 continue
-            ref = f"{'L' if row.source == 'L' else 'S'}-{row.department_code}-{row.id}"
+            ref = f"{'L' if row['source'] == 'L' else 'S'}-{row['department_code']}-{row['id']}"
             if ref in seen:
                 continue
             seen.add(ref)
-            candidates.append((-_score(row, plan, typed_name, birth), row.birth_name, row.given_names, ref, row))
+            candidates.append((-_score(row, plan, typed_name, birth), row["birth_name"], row["given_names"], ref, row))
         candidates.sort(key=lambda candidate: candidate[:4])
         inside = level == Level.AREA or scope.full_detail_outside_area
         level_hits = []
         for negative_score, _name, _given, _ref, row in candidates[: max(limit + 1 - len(results.hits), 0)]:
-            record_ = _record(row, {c: world.communes[c].name for c in (row.commune_code,) if c in world.communes})
+            commune = row["commune_code"]
+            record_ = _record(_Columns(row), {commune: world.communes[commune].name} if commune in world.communes else {})
             level_hits.append(
                 SearchHit(
                     voter=record_ if inside else _reduced(record_),
@@ -555,17 +631,14 @@ async def search_voters(
         if results.hits and widen == "auto":
             break
 
-    record(
+    await record_lookup(
         session,
-        events.RegistryLookup(
-            actor=actor,
-            election_id=registry_election,
-            department_code=scope.department,
-            scope=scope.kind,
-            reached=(results.reached or Level.AREA).value if results.levels_searched else scope.kind,
-            fields=query.fields(),
-            results=len(results.hits),
-            channel=channel,
-        ),
+        actor,
+        election_id=registry_election,
+        scope=scope,
+        reached=(results.reached or Level.AREA).value if results.levels_searched else scope.kind,
+        fields=query.fields(),
+        results=len(results.hits),
+        channel=channel,
     )
     return results
