@@ -46,12 +46,12 @@ from results.models import Channel, ConfirmedVia
 from results.report import StationReport, french_int
 from results.sms import StaffRef, StationFacts, _local_time, _pick_rounds, prescan, readback_with_gaps
 from results.sms_grammar import ConfirmMessage, ReportMessage, new_confirmation_code, parse_sms
-from services.db import note_audit_event, note_write, utcnow
+from services.db import utcnow
 from services.elections.models import Round
 from services.errors import AppError
 from services.events import AUDIT_COLUMNS, canonical_json, event_row
 from services.telephony import mask_phone, phone_actor
-from services.telephony.fastpath import CLAIM_CTE, Claim, FastResult, FastSms, store_reply_cte
+from services.telephony.fastpath import CLAIM_CTE, Claim, FastResult, FastSms, Link, claim_with_reply_cte, store_reply_cte
 
 # --- Rows → transient model instances (what the ordinary path's checks take) ------------------------
 
@@ -81,36 +81,43 @@ def _lock_key(round_column: str, station_column: str) -> str:
 
 
 AUDIT_INSERT = f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)})"
-# The message is claimed and nothing else written: the ordinary handler takes it.
+# `T1`: nothing written, the message not claimed: the ordinary handler takes it.
+UNCLAIMED = FastResult(Claim.NOT_TRIED)
+# `OK`: the message claimed (in the transaction) and nothing else written: the ordinary handler takes it.
 ORDINARY = FastResult(Claim.CLAIMED)
 
 # --- T<tour>: a station's first report ------------------------------------------------------------
 
-# The claim of the message (`services.telephony.fastpath.CLAIM_CTE`, $1…$6) and
-# `results.sms.STATION_FACTS`, in SQL: one row per round of the station's election (one row of
-# NULLs when no station has the code), each with whether this request claimed the message.
+# `results.sms.STATION_FACTS` in SQL, read-only: one row per round of the station's election
+# (one row of NULLs when no station has the code), each with whether the message was already
+# received (its stored reply). Neither claim nor lock: the write below is self-contained.
 STATION_FACTS_SQL = f"""
-WITH {CLAIM_CTE}
-SELECT (SELECT count(*) FROM claim) AS claimed, facts.* FROM (SELECT 1) AS one LEFT JOIN (
+SELECT EXISTS (SELECT 1 FROM telephony_inbound_sms WHERE message_sid = $1) AS seen,
+       (SELECT reply FROM telephony_inbound_sms WHERE message_sid = $1) AS previous_reply,
+       facts.*
+FROM (SELECT 1) AS one LEFT JOIN (
     SELECT {STATION_COLUMNS}, {ROUND_COLUMNS}, {STATION_ROUND_COLUMNS},
            staff.id AS staff_id, staff.role AS staff_role, pin.pin_hash,
-           (SELECT count(*) FROM pin_failure f WHERE f.key = $9 AND f.at > $11) AS station_failures,
-           (SELECT count(*) FROM pin_failure f WHERE f.key = $10 AND f.at > $11) AS phone_failures,
-           pg_advisory_xact_lock(CASE WHEN er.number = $12::int THEN {_lock_key("er.id", "s.id")} END) AS lock,
-           CASE WHEN er.number = $12::int THEN er.id END AS locked_round_id
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $4 AND f.at > $6) AS station_failures,
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $5 AND f.at > $6) AS phone_failures
     FROM station s
     LEFT JOIN election_round er ON er.election_id = s.election_id
     LEFT JOIN station_round sr ON sr.station_id = s.id AND sr.round_id = er.id
-    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $8
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $3
     LEFT JOIN station_pin pin ON pin.station_id = s.id
-    WHERE s.code = $7
+    WHERE s.code = $2
 ) AS facts ON true
 ORDER BY facts.r_number
 """
 
-# Run holding the station lock (a new statement, hence a snapshot taken after it): store the
-# station's FIRST report of the round and its event, unless the station already has a report in
-# this round (supersession, duplicates: the ordinary path) or the code is pending for the sender.
+# ONE statement, its own transaction: store the station's FIRST report of the round, its event,
+# and the message claimed with its reply — or nothing at all. Nothing is stored when the station
+# already has a report in this round (supersession, duplicates: the ordinary path) or the code is
+# pending for the sender. Two first reports of one station at the same instant cannot both be
+# stored: the second collides on the unique (round, station, version) and fails whole (the
+# ordinary route then answers it). The claim comes last, from the stored report: if the same
+# MessageSid was claimed meanwhile (a redelivery handled at the same instant), the report must
+# not stay — `claim_check` divides by zero, which fails the statement and keeps nothing.
 FIRST_REPORT_SQL = f"""
 WITH prior AS (
     SELECT EXISTS (SELECT 1 FROM results_report WHERE round_id = $1::int AND station_id = $2::int)
@@ -131,8 +138,9 @@ WITH prior AS (
     {AUDIT_INSERT}
     SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text FROM stored
     RETURNING id
-), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM stored)")}
-SELECT (SELECT id FROM stored) AS report_id, (SELECT id FROM logged) AS event_id
+), {claim_with_reply_cte(23, when_exists="stored")}
+SELECT (SELECT id FROM stored) AS report_id, (SELECT id FROM logged) AS event_id,
+       CASE WHEN EXISTS (SELECT 1 FROM stored) THEN (SELECT 1 / count(*)::int FROM claim) END AS claim_check
 """
 
 
@@ -154,29 +162,31 @@ def _station_facts(rows: Sequence[Record]) -> StationFacts:
         staff=StaffRef(first["staff_id"], first["staff_role"]) if first["staff_id"] is not None else None,
         pin_hash=first["pin_hash"],
         pin_failures=max(int(first["station_failures"] or 0), int(first["phone_failures"] or 0)),
-        locked_round_id=next((row["locked_round_id"] for row in rows if row["locked_round_id"] is not None), None),
+        locked_round_id=None,  # no lock: `FIRST_REPORT_SQL` is self-contained
     )
 
 
-async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+async def report(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
     """`T<tour> …`: the station's first report of the round; anything else is left to the
-    ordinary handler (`FastResult.reply` None)."""
+    ordinary handler (`FastResult.reply` None). Two statements, each its own transaction in
+    production: a read, then the write (`FIRST_REPORT_SQL`)."""
     number, code_typed = prescan(sms.text)
     if number is None or not code_typed or not codes.is_valid(code_typed):
-        return FastResult(Claim.NOT_TRIED)
+        return UNCLAIMED
+    connection = link.connection
     rows = await connection.fetch(
-        STATION_FACTS_SQL, *sms.claim, code_typed, sms.from_number, f"station:{code_typed}",
-        polling.phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW, number,
+        STATION_FACTS_SQL, sms.sid, code_typed, sms.from_number, f"station:{code_typed}",
+        polling.phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW,
     )  # fmt: skip
-    if not rows[0]["claimed"]:
-        return FastResult(Claim.ALREADY_RECEIVED)
+    if rows[0]["seen"]:
+        return FastResult(Claim.ALREADY_RECEIVED, rows[0]["previous_reply"])
     if rows[0]["s_id"] is None:
-        return ORDINARY
+        return UNCLAIMED
     facts = _station_facts(rows)
     station = facts.station
     named, accepting = _pick_rounds(facts.rounds, number)
-    if named is None or accepting is None or named.id != accepting.id or facts.locked_round_id != named.id:
-        return ORDINARY
+    if named is None or accepting is None or named.id != accepting.id:
+        return UNCLAIMED
     rules = await service.round_rules(session, named)
     parsed = parse_sms(
         sms.text,
@@ -185,16 +195,16 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastRe
         expected_round=accepting.number,
     )
     if not isinstance(parsed, ReportMessage) or parsed.station_code != station.code or parsed.round_number != named.number:
-        return ORDINARY
+        return UNCLAIMED
     if facts.staff is None or not facts.pin_accepted(parsed.pin) or rules.candidate_count != len(parsed.report.votes):
-        return ORDINARY
+        return UNCLAIMED
     row = facts.rows.get(named.id)
     state = StationState(row.state) if row else StationState.PLANNED
     try:
         service.check_accepting(station, named, state, sms.received_at)
         gaps = service.refuse_errors(parsed.report, service.report_context(rules, station, row))
     except AppError:
-        return ORDINARY  # the ordinary handler refuses it, in the same words, auditing what it must
+        return UNCLAIMED  # the ordinary handler refuses it, in the same words, auditing what it must
     key = service.sender_key(sms.from_number)
     code = new_confirmation_code()
     sender = mask_phone(sms.from_number)[:200]
@@ -216,17 +226,17 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastRe
     )
     window = timedelta(minutes=results_settings().confirmation_minutes)
     reply = sms.fit(readback_with_gaps(parsed, rules.family_names, code, gaps))
+    now = utcnow()
     stored = await connection.fetchrow(
         FIRST_REPORT_SQL,
-        named.id, station.id, key, code, utcnow() - window, station.department_code, canonical_json(findings),
+        named.id, station.id, key, code, now - window, station.department_code, canonical_json(findings),
         sender, facts.staff.id, sms.sid, sms.received_at, figures.signatures, figures.blank, figures.null,
-        list(figures.votes), figures.contributions_cents, *event_row(event, utcnow()),
-        sms.sid, reply, utcnow(),
+        list(figures.votes), figures.contributions_cents, *event_row(event, now),
+        *sms.claim, reply, now,
     )  # fmt: skip
     if stored["report_id"] is None:
-        return ORDINARY  # not the station's first report, or the code is taken
-    note_write(session, "results_report")
-    note_audit_event(session)
+        return UNCLAIMED  # not the station's first report, or the code is taken
+    link.wrote("results_report", events=1)
     return FastResult(Claim.CLAIMED, reply)
 
 
@@ -298,12 +308,15 @@ SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM 
 MOVES_TO_REPORTED = (StationState.READY, StationState.OPEN, StationState.CLOSED)
 
 
-async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+async def confirm(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
     """`OK <code>`: count the station's pending first report; anything else is left to the
-    ordinary handler (`FastResult.reply` None)."""
+    ordinary handler (`FastResult.reply` None). Two statements in one transaction: the read
+    takes the station lock, the write runs after it (a new snapshot)."""
     parsed = parse_sms(sms.text, candidate_count=1, station_code_is_valid=codes.is_valid)
     if not isinstance(parsed, ConfirmMessage):
         return FastResult(Claim.NOT_TRIED)
+    connection = link.connection
+    await link.begin()
     found = await connection.fetchrow(
         PENDING_REPORT_SQL, *sms.claim, service.sender_key(sms.from_number), parsed.code, sms.from_number
     )
@@ -364,8 +377,6 @@ async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastR
     )  # fmt: skip
     if result["confirmed"] is None:
         return ORDINARY
-    note_write(session, "results_confirmation")
-    note_audit_event(session)
-    if moves:
-        note_audit_event(session)
+    await link.commit()
+    link.wrote("results_confirmation", events=2 if moves else 1)
     return FastResult(Claim.CLAIMED, reply)

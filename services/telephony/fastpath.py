@@ -24,15 +24,17 @@ so they are byte for byte those `services.events.record` writes. The raw connect
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.util import greenlet_spawn
 
-from services.db import driver_connection
+from services.db import driver_connection, note_audit_event, note_write
 
 # The inbound store's statements (see `services.telephony.service`), in SQL for asyncpg. A fast
 # handler claims the message in its FIRST statement (`CLAIM_CTE`, parameters $1…$6 = `FastSms.claim`,
@@ -59,6 +61,22 @@ def store_reply_cte(sid: int, reply: int, at: int, *, when: str) -> str:
 )"""
 
 
+def claim_with_reply_cte(first: int, *, when_exists: str) -> str:
+    """A CTE `claim` claiming the message with its reply already stored, outcome « ok » — for a
+    handler whose ONE statement writes everything (no transaction around it) — only if the CTE
+    `when_exists` returned a row. Parameters from `first`: the 6 of `FastSms.claim`, the reply,
+    the time handled. A MessageSid claimed meanwhile leaves `claim` empty (ON CONFLICT)."""
+    n = first
+    return f"""claim AS (
+    INSERT INTO telephony_inbound_sms (message_sid, from_number, to_number, body, keyword, received_at, reply, outcome, handled_at)
+    SELECT ${n}::text, ${n + 1}::text, ${n + 2}::text, ${n + 3}::text, ${n + 4}::text, ${n + 5}::timestamptz,
+           ${n + 6}::text, 'ok', ${n + 7}::timestamptz
+    FROM {when_exists}
+    ON CONFLICT (message_sid) DO NOTHING
+    RETURNING message_sid
+)"""
+
+
 class Claim(Enum):
     NOT_TRIED = "not_tried"  # the handler sent nothing: the gateway claims the message itself
     CLAIMED = "claimed"  # this request owns the message
@@ -71,7 +89,7 @@ class FastResult:
     (already stored in the claimed row by its last statement)."""
 
     claim: Claim
-    reply: str | None = None
+    reply: str | None = None  # the reply sent (handled), or the stored one (already received), if known
 
 
 @dataclass(frozen=True)
@@ -87,6 +105,73 @@ class FastSms:
     fit: Callable[[str], str]  # the reply as sent (the command's length budget: `fit_sms`)
 
 
-# (session, asyncpg connection, message) → what it did. A handler that does not answer has
+class Link:
+    """Where a fast handler's statements go.
+
+    In production (`own`): an asyncpg connection of the engine's pool, outside any session and
+    in autocommit — a self-contained statement is its own transaction, with no BEGIN / COMMIT
+    round trips and none of the session's machinery. A handler that needs several statements
+    in one transaction opens it (`begin` / `commit`); one left open is rolled back when the link
+    is given back. In the tests (the request's session is bound to the test's connection, whose
+    transaction is rolled back at the end), the same statements run in the session's
+    transaction: `begin` / `commit` do nothing there, the request's commit does it.
+    """
+
+    __slots__ = ("connection", "own", "session")
+
+    def __init__(self, connection: Any, *, own: bool, session: AsyncSession) -> None:
+        self.connection = connection
+        self.own = own
+        self.session = session
+
+    async def begin(self) -> None:
+        if self.own:
+            await self.connection.execute("BEGIN")
+
+    async def commit(self) -> None:
+        if self.own:
+            await self.connection.execute("COMMIT")
+
+    def wrote(self, table: str, *, events: int) -> None:
+        """Declares a write made with its audit events to the session's commit guard (when the
+        statements ran in the session's transaction; on an own connection the statement that
+        wrote carried its events, and the session has nothing to guard)."""
+        if not self.own:
+            note_write(self.session, table)
+            for _ in range(events):
+                note_audit_event(self.session)
+
+    def declined(self, result: FastResult) -> Claim:
+        """How the claim stands for the ordinary handler after a handler declined: on an own
+        connection whatever it did is rolled back, so the gateway claims the message again."""
+        return Claim.NOT_TRIED if self.own else result.claim
+
+
+@asynccontextmanager
+async def fast_link(session: AsyncSession) -> AsyncIterator[Link]:
+    """The link of one fast handler's run: a pool connection of the session's engine when the
+    session has not started (production), else the session's own connection (tests)."""
+    bind = session.bind
+    if not isinstance(bind, AsyncEngine) or session.in_transaction():
+        yield Link(await driver_connection(session), own=False, session=session)
+        return
+    pooled = await bind.raw_connection()
+    connection = pooled.driver_connection
+    try:
+        yield Link(connection, own=True, session=session)
+    finally:
+        try:
+            if connection.is_in_transaction():
+                await connection.execute("ROLLBACK")
+        except BaseException:
+            # A connection that cannot roll back is not given back to the pool.
+            await greenlet_spawn(pooled.invalidate)
+            raise
+        # In a greenlet: the pool may close the connection (an overflow one, the pool full),
+        # which awaits.
+        await greenlet_spawn(pooled.close)
+
+
+# (session, link, message) → what it did. A handler that does not answer has
 # written nothing but, perhaps, the claim: the ordinary guarded handler then takes the message.
-FastHandler = Callable[[AsyncSession, Any, FastSms], Awaitable[FastResult]]
+FastHandler = Callable[[AsyncSession, Link, FastSms], Awaitable[FastResult]]
