@@ -51,7 +51,7 @@ from services.elections.models import Round
 from services.errors import AppError
 from services.events import AUDIT_COLUMNS, canonical_json, event_row
 from services.telephony import mask_phone, phone_actor
-from services.telephony.fastpath import CLAIM_CTE, Claim, FastResult, FastSms, Link, claim_with_reply_cte, store_reply_cte
+from services.telephony.fastpath import Claim, FastResult, FastSms, Link, claim_with_reply_cte
 
 # --- Rows → transient model instances (what the ordinary path's checks take) ------------------------
 
@@ -76,15 +76,9 @@ def _row_view(row: Record, fields: Sequence[tuple[str, str]]) -> Any:
     return SimpleNamespace(**{key: row[label] for key, label in fields})
 
 
-def _lock_key(round_column: str, station_column: str) -> str:
-    return service.station_lock_key_sql(round_column, station_column)
-
-
 AUDIT_INSERT = f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)})"
 # `T1`: nothing written, the message not claimed: the ordinary handler takes it.
 UNCLAIMED = FastResult(Claim.NOT_TRIED)
-# `OK`: the message claimed (in the transaction) and nothing else written: the ordinary handler takes it.
-ORDINARY = FastResult(Claim.CLAIMED)
 
 # --- T<tour>: a station's first report ------------------------------------------------------------
 
@@ -242,46 +236,49 @@ async def report(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
 
 # --- OK <code>: the confirmation ------------------------------------------------------------------
 
-# The claim ($1…$6) and `results.sms.PENDING_REPORT`, in SQL, with the station's state (read
-# before the lock: the confirmation below stores nothing unless it is still the same after it).
+# `results.sms.PENDING_REPORT` in SQL, read-only, with the station's state and whether the
+# message was already received (its stored reply). Neither claim nor lock: see `CONFIRM_SQL`.
 PENDING_REPORT_SQL = f"""
-WITH {CLAIM_CTE}
-SELECT (SELECT count(*) FROM claim) AS claimed, pending.* FROM (SELECT 1) AS one LEFT JOIN (
+SELECT EXISTS (SELECT 1 FROM telephony_inbound_sms WHERE message_sid = $1) AS seen,
+       (SELECT reply FROM telephony_inbound_sms WHERE message_sid = $1) AS previous_reply,
+       pending.*
+FROM (SELECT 1) AS one LEFT JOIN (
     SELECT rr.id AS report_id, rr.version AS report_version, rr.channel AS report_channel,
            rr.received_at AS report_received_at, rr.signatures AS report_signatures, rr.blank AS report_blank,
            rr.nulls AS report_nulls, rr.votes AS report_votes, rr.contributions_cents AS report_contributions_cents,
            {STATION_COLUMNS}, {ROUND_COLUMNS}, sr.state AS station_state,
-           staff.id AS staff_id, staff.role AS staff_role,
-           pg_advisory_xact_lock({_lock_key("rr.round_id", "rr.station_id")}) AS lock
+           staff.id AS staff_id, staff.role AS staff_role
     FROM results_report rr
     JOIN station s ON s.id = rr.station_id
     JOIN election_round er ON er.id = rr.round_id
     LEFT JOIN station_round sr ON sr.station_id = rr.station_id AND sr.round_id = rr.round_id
-    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $9
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $4
     WHERE rr.id = (
-        SELECT x.id FROM results_report x WHERE x.sender_key = $7 AND x.confirmation_code = $8
+        SELECT x.id FROM results_report x WHERE x.sender_key = $2 AND x.confirmation_code = $3
         ORDER BY x.id DESC LIMIT 1
     )
 ) AS pending ON true
 """
 
-# Run holding the station lock: count the report (its event first, whose id the confirmation
-# names), then move the station to « reported » with its event — only if the report is still
-# the station's latest, no report of the station counted yet in this round, and the station's
-# state is the one read (else the ordinary handler, which words and audits every other case).
+# ONE statement, its own transaction: count the report (its event first, whose id the
+# confirmation names), move the station to « reported » with its event, and claim the message
+# with its reply — or nothing at all. `results_lock_confirmable` (migration
+# 0002_results_confirmable) takes the station lock, then checks with a snapshot taken AFTER
+# it that the report is still the station's latest, that no report of the station counts yet
+# in this round, and that the station's state is the one read — as a second statement of a
+# transaction would. The state's UPDATE re-reads its row too (a concurrent change of state
+# leaves it empty). The claim comes last, from the confirmation: a MessageSid claimed meanwhile
+# makes `claim_check` divide by zero, which fails the statement and keeps nothing.
 CONFIRM_SQL = f"""
 WITH go AS (
-    SELECT (
-        SELECT r.id FROM results_report r WHERE r.round_id = $1::int AND r.station_id = $2::int
-        ORDER BY r.version DESC LIMIT 1
-    ) = $3::bigint
-    AND NOT EXISTS (SELECT 1 FROM results_confirmation c WHERE c.round_id = $1::int AND c.station_id = $2::int)
-    AND coalesce(
-        (SELECT sr.state FROM station_round sr WHERE sr.round_id = $1::int AND sr.station_id = $2::int), 'planned'
-    ) = $4::text AS ok
+    SELECT results_lock_confirmable($1::int, $2::int, $3::bigint, $4::text) AS ok
+), moved AS (
+    UPDATE station_round SET state = 'reported', reported_at = $16::timestamptz, updated_at = $16::timestamptz
+    WHERE round_id = $1::int AND station_id = $2::int AND state = $4::text AND (SELECT ok FROM go)
+    RETURNING id
 ), counted_event AS (
     {AUDIT_INSERT}
-    SELECT $10::timestamptz, $11::text, $12::text, $13::text, $14::text::jsonb, $15::text FROM go WHERE ok
+    SELECT $10::timestamptz, $11::text, $12::text, $13::text, $14::text::jsonb, $15::text FROM moved
     RETURNING id
 ), confirmation AS (
     INSERT INTO results_confirmation (
@@ -292,15 +289,11 @@ WITH go AS (
     RETURNING report_id
 ), state_event AS (
     {AUDIT_INSERT}
-    SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text
-    FROM counted_event WHERE $16::boolean
+    SELECT $16::timestamptz, $17::text, $18::text, $19::text, $20::text::jsonb, $21::text FROM confirmation
     RETURNING id
-), moved AS (
-    UPDATE station_round SET state = 'reported', reported_at = $17::timestamptz, updated_at = $17::timestamptz
-    WHERE round_id = $1::int AND station_id = $2::int AND EXISTS (SELECT 1 FROM state_event)
-    RETURNING id
-), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM confirmation)")}
-SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM moved) AS moved
+), {claim_with_reply_cte(22, when_exists="confirmation")}
+SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM state_event) AS moved,
+       CASE WHEN EXISTS (SELECT 1 FROM confirmation) THEN (SELECT 1 / count(*)::int FROM claim) END AS claim_check
 """
 
 # Where the station moves to « reported » when its report counts (`results.service._mirror_state`
@@ -310,33 +303,34 @@ MOVES_TO_REPORTED = (StationState.READY, StationState.OPEN, StationState.CLOSED)
 
 async def confirm(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
     """`OK <code>`: count the station's pending first report; anything else is left to the
-    ordinary handler (`FastResult.reply` None). Two statements in one transaction: the read
-    takes the station lock, the write runs after it (a new snapshot)."""
+    ordinary handler (`FastResult.reply` None). Two statements, each its own transaction in
+    production: a read, then the write (`CONFIRM_SQL`, which takes the station lock)."""
     parsed = parse_sms(sms.text, candidate_count=1, station_code_is_valid=codes.is_valid)
     if not isinstance(parsed, ConfirmMessage):
-        return FastResult(Claim.NOT_TRIED)
+        return UNCLAIMED
     connection = link.connection
-    await link.begin()
     found = await connection.fetchrow(
-        PENDING_REPORT_SQL, *sms.claim, service.sender_key(sms.from_number), parsed.code, sms.from_number
+        PENDING_REPORT_SQL, sms.sid, service.sender_key(sms.from_number), parsed.code, sms.from_number
     )
-    if not found["claimed"]:
-        return FastResult(Claim.ALREADY_RECEIVED)
+    if found["seen"]:
+        return FastResult(Claim.ALREADY_RECEIVED, found["previous_reply"])
     if found["report_id"] is None or found["staff_id"] is None:
-        return ORDINARY
+        return UNCLAIMED
     station: Station = _row_view(found, STATION_FIELDS)
     round_: Round = _row_view(found, ROUND_FIELDS)
     now = sms.received_at
     minutes = results_settings().confirmation_minutes
     if now - found["report_received_at"] > timedelta(minutes=minutes):
-        return ORDINARY
+        return UNCLAIMED
     state = StationState(found["station_state"] or StationState.PLANNED.value)
-    if state in (StationState.REPORTED, StationState.VALIDATED):
-        return ORDINARY  # the ordinary path (a station counted before: supersession, or a refusal)
+    if state not in MOVES_TO_REPORTED:
+        # Counted before (supersession), validated, or never staffed (« planned » stays): the
+        # ordinary path, which words and audits each case.
+        return UNCLAIMED
     try:
         service.check_accepting(station, round_, state, now)
     except AppError:
-        return ORDINARY
+        return UNCLAIMED
     actor = phone_actor(sms.from_number, role=found["staff_role"], scope=station.code)
     channel = found["report_channel"]
     counted = events.ReportCounted(
@@ -350,7 +344,6 @@ async def confirm(session: AsyncSession, link: Link, sms: FastSms) -> FastResult
         via=ConfirmedVia.SMS_OK.value,
         supersedes_counted=None,
     )
-    moves = state in MOVES_TO_REPORTED
     moved = polling_events.StationStateChanged(
         actor=actor,
         election_id=station.election_id,
@@ -369,14 +362,14 @@ async def confirm(session: AsyncSession, link: Link, sms: FastSms) -> FastResult
         f"Merci : résultats du bureau {station.code} (tour {round_.number}) enregistrés à {_local_time(now, station)} : "
         f"{french_int(figures.valid_votes)} suffrages exprimés. Le PV papier part à la commission."
     )
+    at = utcnow()
     result = await connection.fetchrow(
         CONFIRM_SQL,
         round_.id, station.id, found["report_id"], state.value, station.department_code, found["report_version"],
-        ConfirmedVia.SMS_OK.value, actor.id, now, *event_row(counted, utcnow()),
-        moves, *event_row(moved, utcnow()), sms.sid, reply, utcnow(),
+        ConfirmedVia.SMS_OK.value, actor.id, now, *event_row(counted, at), *event_row(moved, at),
+        *sms.claim, reply, at,
     )  # fmt: skip
     if result["confirmed"] is None:
-        return ORDINARY
-    await link.commit()
-    link.wrote("results_confirmation", events=2 if moves else 1)
+        return UNCLAIMED
+    link.wrote("results_confirmation", events=2)
     return FastResult(Claim.CLAIMED, reply)
