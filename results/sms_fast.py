@@ -1,19 +1,23 @@
 """The fast path of results night's two common SMS: a well-formed first report and its « OK ».
 
 ≈ 10,000 stations send `T1 …` then `OK <code>` within the hour. The ordinary handlers
-(`results.sms`) go through the ORM; these do the same work on the request's raw asyncpg
-connection (`services.telephony.fastpath`), in two statements each after the gateway's claim:
+(`results.sms`) go through the ORM; these do the same work on a raw asyncpg connection
+(`services.telephony.fastpath`), in two statements each, each its own transaction in
+production (no BEGIN, no COMMIT):
 
-- `T1 …`: one statement reads the station, its rounds and its row in each, the sender's staff
-  membership, the PIN hash and the recent PIN failures, and takes the station lock of the
-  round the message names; then ONE statement (a new snapshot, after the lock) stores the
-  report and its `results.report_received` event — only if the station has no report yet in
-  this round and the confirmation code is free for the sender;
-- `OK <code>`: one statement reads the report the code designates, its station, round, the
-  station's state and the sender's membership, and takes the station lock; then ONE statement
-  stores the confirmation and its `results.report_counted` event, and moves the station to
-  « reported » with its `polling.station_state_changed` event — only if the report is still
-  the station's latest, none of its reports counted yet and its state is the one read.
+- `T1 …`: one read-only statement reads the station, its rounds and its row in each, the
+  sender's staff membership, the PIN hash and the recent PIN failures (and whether the message
+  was already received); then ONE statement stores the report, its `results.report_received`
+  event and the message with its reply — only if the station has no report yet in this round
+  and the confirmation code is free for the sender. Two first reports of one station at the
+  same instant collide on the unique (round, station, version): the second fails whole;
+- `OK <code>`: one read-only statement reads the report the code designates, its station,
+  round, the station's state and the sender's membership; then ONE statement takes the station
+  lock and checks, on a snapshot taken after it (`results_lock_confirmable`), that the report
+  is still the station's latest, none of its reports counted yet and its state the one read;
+  only then it stores the confirmation and its `results.report_counted` event, moves the
+  station to « reported » with its `polling.station_state_changed` event, and stores the
+  message with its reply.
 
 Everything else — a refusal (unknown sender, wrong or locked-out PIN, closed station, figures
 that do not add up), a station that already reported, a duplicate, a superseded or expired

@@ -20,7 +20,7 @@ from functools import lru_cache
 from urllib.parse import unquote_plus
 
 from fastapi import Request
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, compare
 
 from services.auth.dependencies import Access
 from services.auth.roles import Role
@@ -149,6 +149,13 @@ class TwilioSigned(Access):
         if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_CONTENT_TYPE:
             return None
         form = plain_form(body)
-        if form is None or not _validator(token).validate(public_request_url(request), form, signature):
+        if form is None:
             return None
-        return form
+        validator, url = _validator(token), public_request_url(request)
+        # The SDK's `validate` computes two signatures (the URL with and without its port) and
+        # accepts either. Twilio signs the URL as configured, which is one of the two: its
+        # signature alone, computed by the same SDK method and compared in constant time by
+        # the SDK's `compare`, is accepted at once; any other case gets `validate`'s verdict.
+        if "?" not in url and compare(validator.compute_signature(url, form), signature):
+            return form
+        return form if validator.validate(url, form, signature) else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from urllib.parse import quote_plus, urlencode
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from starlette.requests import Request
@@ -89,3 +90,27 @@ def test_the_validator_gives_the_same_verdict_on_both_readings(form: dict[str, s
 def test_percent_encoding_in_names_and_values() -> None:
     body = ("Body=" + quote_plus("OK K7PX ; & = +") + "&" + quote_plus("Nom é") + "=x").encode()
     assert plain_form(body) == {"Body": "OK K7PX ; & = +", "Nom é": "x"}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://primaires.example/twilio/sms",
+        "https://primaires.example:443/twilio/sms",
+        "http://127.0.0.1:8000/twilio/sms",
+        "http://primaires.example/twilio/sms",
+        "https://primaires.example:8443/base/twilio/sms",
+    ],
+)
+def test_the_configured_url_is_one_of_the_two_the_sdk_accepts(url: str) -> None:
+    """`check_plain` accepts at once a signature of the URL as configured: the SDK's `validate`
+    accepts it too (it is the URL with, or without, its port)."""
+    from urllib.parse import urlparse
+
+    from twilio.request_validator import add_port, remove_port
+
+    parsed = urlparse(url)
+    assert url in (add_port(parsed), remove_port(parsed))
+    validator = RequestValidator(TEST_AUTH_TOKEN)
+    form = {"Body": "OK K7PX", "From": "+33611000000", "MessageSid": "SM" + "a" * 32}
+    assert validator.validate(url, form, validator.compute_signature(url, form))
