@@ -47,6 +47,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
+from _proc import cpu_seconds as tree_cpu_seconds  # noqa: E402
+from _proc import descendants  # noqa: E402
 from _servers import bench_database, free_port, read_response, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-secret-" + "r" * 32
@@ -291,12 +293,24 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu(folder: Path | None) -> float | None:
+    """CPU seconds of the embedded PostgreSQL (postmaster, its live backends and those reaped),
+    None with an external server (DATABASE_URL): the database's share of each message."""
+    if folder is None:
+        return None
+    try:
+        postmaster = int((folder / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return tree_cpu_seconds([postmaster, *descendants(postmaster)])
+
+
 def start_gateway(port: int, app_url: str, data_dir: Path) -> subprocess.Popen:
     env = {key: value for key, value in os.environ.items() if not key.startswith("PRIMAIRES_") and key != "DATABASE_URL"}
     env.update(
         DATABASE_URL=app_url, PRIMAIRES_MODE="demo", PRIMAIRES_SECRET_KEY=BENCH_SECRET, PRIMAIRES_TWILIO_AUTH_TOKEN=BENCH_TOKEN,
         PRIMAIRES_PUBLIC_URL=f"http://127.0.0.1:{port}", PRIMAIRES_DATA_DIR=str(data_dir), PRIMAIRES_ELECTION="bench-resultats",
-        PRIMAIRES_DB_POOL_SIZE="10",
+        PRIMAIRES_DB_POOL_SIZE=os.environ.get("BENCH_POOL_SIZE", "10"),
     )  # fmt: skip
     command = [str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
     log = open(data_dir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
@@ -406,9 +420,11 @@ def main() -> None:
                 (code, phone, signer.request(f"SMf{port}{index:026d}"[:34], phone, report_body(code, pin, figures[index])))
                 for index, (code, phone, pin) in enumerate(stations) if index % servers == number
             ])  # fmt: skip
-        before = sum(cpu_seconds(process.pid) for process in processes)
+        before, pg_before = sum(cpu_seconds(process.pid) for process in processes), postgres_cpu(folder)
         floor_run = asyncio.run(burst(floor_ports, floor_jobs, args.concurrency, "f"))
         floor_cpu_ms = (sum(cpu_seconds(process.pid) for process in processes) - before) * 1000 / len(stations)
+        pg_after = postgres_cpu(folder)
+        floor_pg_ms = (pg_after - pg_before) * 1000 / len(stations) if pg_before is not None and pg_after is not None else None
         print(f"plancher : {floor_run['per_s']:.0f} paires de requêtes/s", file=sys.stderr)
         for process in processes:
             process.terminate()
@@ -429,9 +445,11 @@ def main() -> None:
                 for index, (code, phone, pin) in enumerate(stations) if index % servers == number
             ])  # fmt: skip
         # `primaires serve --workers 1` runs uvicorn in the CLI's own process: its pid is the server's.
-        before = sum(cpu_seconds(process.pid) for process in processes)
+        before, pg_before = sum(cpu_seconds(process.pid) for process in processes), postgres_cpu(folder)
         run = asyncio.run(burst(gateway_ports, jobs, args.concurrency, "g"))
         gateway_cpu_ms = (sum(cpu_seconds(process.pid) for process in processes) - before) * 1000 / len(stations)
+        pg_after = postgres_cpu(folder)
+        gateway_pg_ms = (pg_after - pg_before) * 1000 / len(stations) if pg_before is not None and pg_after is not None else None
         print(f"passerelle : {run['per_s']:.0f} rapports confirmés/s", file=sys.stderr)
         for process in processes:
             process.terminate()
@@ -467,6 +485,8 @@ def main() -> None:
                 "server_cpu_ms_per_report": round(gateway_cpu_ms, 1),
                 "floor_server_cpu_ms_per_report": round(floor_cpu_ms, 2),
                 "cpu_ratio": round(floor_cpu_ms / gateway_cpu_ms, 3) if gateway_cpu_ms else None,
+                "postgres_cpu_ms_per_report": round(gateway_pg_ms, 2) if gateway_pg_ms is not None else None,
+                "floor_postgres_cpu_ms_per_report": round(floor_pg_ms, 2) if floor_pg_ms is not None else None,
                 "target_reports_per_s": 300,
                 "within_target": run["per_s"] >= 300,
                 "load_average_1min": round(os.getloadavg()[0], 2),

@@ -1,19 +1,23 @@
 """The fast path of results night's two common SMS: a well-formed first report and its « OK ».
 
 ≈ 10,000 stations send `T1 …` then `OK <code>` within the hour. The ordinary handlers
-(`results.sms`) go through the ORM; these do the same work on the request's raw asyncpg
-connection (`services.telephony.fastpath`), in two statements each after the gateway's claim:
+(`results.sms`) go through the ORM; these do the same work on a raw asyncpg connection
+(`services.telephony.fastpath`), in two statements each, each its own transaction in
+production (no BEGIN, no COMMIT):
 
-- `T1 …`: one statement reads the station, its rounds and its row in each, the sender's staff
-  membership, the PIN hash and the recent PIN failures, and takes the station lock of the
-  round the message names; then ONE statement (a new snapshot, after the lock) stores the
-  report and its `results.report_received` event — only if the station has no report yet in
-  this round and the confirmation code is free for the sender;
-- `OK <code>`: one statement reads the report the code designates, its station, round, the
-  station's state and the sender's membership, and takes the station lock; then ONE statement
-  stores the confirmation and its `results.report_counted` event, and moves the station to
-  « reported » with its `polling.station_state_changed` event — only if the report is still
-  the station's latest, none of its reports counted yet and its state is the one read.
+- `T1 …`: one read-only statement reads the station, its rounds and its row in each, the
+  sender's staff membership, the PIN hash and the recent PIN failures (and whether the message
+  was already received); then ONE statement stores the report, its `results.report_received`
+  event and the message with its reply — only if the station has no report yet in this round
+  and the confirmation code is free for the sender. Two first reports of one station at the
+  same instant collide on the unique (round, station, version): the second fails whole;
+- `OK <code>`: one read-only statement reads the report the code designates, its station,
+  round, the station's state and the sender's membership; then ONE statement takes the station
+  lock and checks, on a snapshot taken after it (`results_lock_confirmable`), that the report
+  is still the station's latest, none of its reports counted yet and its state the one read;
+  only then it stores the confirmation and its `results.report_counted` event, moves the
+  station to « reported » with its `polling.station_state_changed` event, and stores the
+  message with its reply.
 
 Everything else — a refusal (unknown sender, wrong or locked-out PIN, closed station, figures
 that do not add up), a station that already reported, a duplicate, a superseded or expired
@@ -46,12 +50,12 @@ from results.models import Channel, ConfirmedVia
 from results.report import StationReport, french_int
 from results.sms import StaffRef, StationFacts, _local_time, _pick_rounds, prescan, readback_with_gaps
 from results.sms_grammar import ConfirmMessage, ReportMessage, new_confirmation_code, parse_sms
-from services.db import note_audit_event, note_write, utcnow
+from services.db import utcnow
 from services.elections.models import Round
 from services.errors import AppError
 from services.events import AUDIT_COLUMNS, canonical_json, event_row
 from services.telephony import mask_phone, phone_actor
-from services.telephony.fastpath import CLAIM_CTE, Claim, FastResult, FastSms, store_reply_cte
+from services.telephony.fastpath import Claim, FastResult, FastSms, Link, claim_with_reply_cte
 
 # --- Rows → transient model instances (what the ordinary path's checks take) ------------------------
 
@@ -76,41 +80,42 @@ def _row_view(row: Record, fields: Sequence[tuple[str, str]]) -> Any:
     return SimpleNamespace(**{key: row[label] for key, label in fields})
 
 
-def _lock_key(round_column: str, station_column: str) -> str:
-    return service.station_lock_key_sql(round_column, station_column)
-
-
 AUDIT_INSERT = f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)})"
-# The message is claimed and nothing else written: the ordinary handler takes it.
-ORDINARY = FastResult(Claim.CLAIMED)
+# `T1`: nothing written, the message not claimed: the ordinary handler takes it.
+UNCLAIMED = FastResult(Claim.NOT_TRIED)
 
 # --- T<tour>: a station's first report ------------------------------------------------------------
 
-# The claim of the message (`services.telephony.fastpath.CLAIM_CTE`, $1…$6) and
-# `results.sms.STATION_FACTS`, in SQL: one row per round of the station's election (one row of
-# NULLs when no station has the code), each with whether this request claimed the message.
+# `results.sms.STATION_FACTS` in SQL, read-only: one row per round of the station's election
+# (one row of NULLs when no station has the code), each with whether the message was already
+# received (its stored reply). Neither claim nor lock: the write below is self-contained.
 STATION_FACTS_SQL = f"""
-WITH {CLAIM_CTE}
-SELECT (SELECT count(*) FROM claim) AS claimed, facts.* FROM (SELECT 1) AS one LEFT JOIN (
+SELECT EXISTS (SELECT 1 FROM telephony_inbound_sms WHERE message_sid = $1) AS seen,
+       (SELECT reply FROM telephony_inbound_sms WHERE message_sid = $1) AS previous_reply,
+       facts.*
+FROM (SELECT 1) AS one LEFT JOIN (
     SELECT {STATION_COLUMNS}, {ROUND_COLUMNS}, {STATION_ROUND_COLUMNS},
            staff.id AS staff_id, staff.role AS staff_role, pin.pin_hash,
-           (SELECT count(*) FROM pin_failure f WHERE f.key = $9 AND f.at > $11) AS station_failures,
-           (SELECT count(*) FROM pin_failure f WHERE f.key = $10 AND f.at > $11) AS phone_failures,
-           pg_advisory_xact_lock(CASE WHEN er.number = $12::int THEN {_lock_key("er.id", "s.id")} END) AS lock,
-           CASE WHEN er.number = $12::int THEN er.id END AS locked_round_id
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $4 AND f.at > $6) AS station_failures,
+           (SELECT count(*) FROM pin_failure f WHERE f.key = $5 AND f.at > $6) AS phone_failures
     FROM station s
     LEFT JOIN election_round er ON er.election_id = s.election_id
     LEFT JOIN station_round sr ON sr.station_id = s.id AND sr.round_id = er.id
-    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $8
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $3
     LEFT JOIN station_pin pin ON pin.station_id = s.id
-    WHERE s.code = $7
+    WHERE s.code = $2
 ) AS facts ON true
 ORDER BY facts.r_number
 """
 
-# Run holding the station lock (a new statement, hence a snapshot taken after it): store the
-# station's FIRST report of the round and its event, unless the station already has a report in
-# this round (supersession, duplicates: the ordinary path) or the code is pending for the sender.
+# ONE statement, its own transaction: store the station's FIRST report of the round, its event,
+# and the message claimed with its reply — or nothing at all. Nothing is stored when the station
+# already has a report in this round (supersession, duplicates: the ordinary path) or the code is
+# pending for the sender. Two first reports of one station at the same instant cannot both be
+# stored: the second collides on the unique (round, station, version) and fails whole (the
+# ordinary route then answers it). The claim comes last, from the stored report: if the same
+# MessageSid was claimed meanwhile (a redelivery handled at the same instant), the report must
+# not stay — `claim_check` divides by zero, which fails the statement and keeps nothing.
 FIRST_REPORT_SQL = f"""
 WITH prior AS (
     SELECT EXISTS (SELECT 1 FROM results_report WHERE round_id = $1::int AND station_id = $2::int)
@@ -131,8 +136,9 @@ WITH prior AS (
     {AUDIT_INSERT}
     SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text FROM stored
     RETURNING id
-), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM stored)")}
-SELECT (SELECT id FROM stored) AS report_id, (SELECT id FROM logged) AS event_id
+), {claim_with_reply_cte(23, when_exists="stored")}
+SELECT (SELECT id FROM stored) AS report_id, (SELECT id FROM logged) AS event_id,
+       CASE WHEN EXISTS (SELECT 1 FROM stored) THEN (SELECT 1 / count(*)::int FROM claim) END AS claim_check
 """
 
 
@@ -154,29 +160,31 @@ def _station_facts(rows: Sequence[Record]) -> StationFacts:
         staff=StaffRef(first["staff_id"], first["staff_role"]) if first["staff_id"] is not None else None,
         pin_hash=first["pin_hash"],
         pin_failures=max(int(first["station_failures"] or 0), int(first["phone_failures"] or 0)),
-        locked_round_id=next((row["locked_round_id"] for row in rows if row["locked_round_id"] is not None), None),
+        locked_round_id=None,  # no lock: `FIRST_REPORT_SQL` is self-contained
     )
 
 
-async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+async def report(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
     """`T<tour> …`: the station's first report of the round; anything else is left to the
-    ordinary handler (`FastResult.reply` None)."""
+    ordinary handler (`FastResult.reply` None). Two statements, each its own transaction in
+    production: a read, then the write (`FIRST_REPORT_SQL`)."""
     number, code_typed = prescan(sms.text)
     if number is None or not code_typed or not codes.is_valid(code_typed):
-        return FastResult(Claim.NOT_TRIED)
+        return UNCLAIMED
+    connection = link.connection
     rows = await connection.fetch(
-        STATION_FACTS_SQL, *sms.claim, code_typed, sms.from_number, f"station:{code_typed}",
-        polling.phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW, number,
+        STATION_FACTS_SQL, sms.sid, code_typed, sms.from_number, f"station:{code_typed}",
+        polling.phone_key(sms.from_number), utcnow() - polling.PIN_WINDOW,
     )  # fmt: skip
-    if not rows[0]["claimed"]:
-        return FastResult(Claim.ALREADY_RECEIVED)
+    if rows[0]["seen"]:
+        return FastResult(Claim.ALREADY_RECEIVED, rows[0]["previous_reply"])
     if rows[0]["s_id"] is None:
-        return ORDINARY
+        return UNCLAIMED
     facts = _station_facts(rows)
     station = facts.station
     named, accepting = _pick_rounds(facts.rounds, number)
-    if named is None or accepting is None or named.id != accepting.id or facts.locked_round_id != named.id:
-        return ORDINARY
+    if named is None or accepting is None or named.id != accepting.id:
+        return UNCLAIMED
     rules = await service.round_rules(session, named)
     parsed = parse_sms(
         sms.text,
@@ -185,16 +193,16 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastRe
         expected_round=accepting.number,
     )
     if not isinstance(parsed, ReportMessage) or parsed.station_code != station.code or parsed.round_number != named.number:
-        return ORDINARY
+        return UNCLAIMED
     if facts.staff is None or not facts.pin_accepted(parsed.pin) or rules.candidate_count != len(parsed.report.votes):
-        return ORDINARY
+        return UNCLAIMED
     row = facts.rows.get(named.id)
     state = StationState(row.state) if row else StationState.PLANNED
     try:
         service.check_accepting(station, named, state, sms.received_at)
         gaps = service.refuse_errors(parsed.report, service.report_context(rules, station, row))
     except AppError:
-        return ORDINARY  # the ordinary handler refuses it, in the same words, auditing what it must
+        return UNCLAIMED  # the ordinary handler refuses it, in the same words, auditing what it must
     key = service.sender_key(sms.from_number)
     code = new_confirmation_code()
     sender = mask_phone(sms.from_number)[:200]
@@ -216,62 +224,65 @@ async def report(session: AsyncSession, connection: Any, sms: FastSms) -> FastRe
     )
     window = timedelta(minutes=results_settings().confirmation_minutes)
     reply = sms.fit(readback_with_gaps(parsed, rules.family_names, code, gaps))
+    now = utcnow()
     stored = await connection.fetchrow(
         FIRST_REPORT_SQL,
-        named.id, station.id, key, code, utcnow() - window, station.department_code, canonical_json(findings),
+        named.id, station.id, key, code, now - window, station.department_code, canonical_json(findings),
         sender, facts.staff.id, sms.sid, sms.received_at, figures.signatures, figures.blank, figures.null,
-        list(figures.votes), figures.contributions_cents, *event_row(event, utcnow()),
-        sms.sid, reply, utcnow(),
+        list(figures.votes), figures.contributions_cents, *event_row(event, now),
+        *sms.claim, reply, now,
     )  # fmt: skip
     if stored["report_id"] is None:
-        return ORDINARY  # not the station's first report, or the code is taken
-    note_write(session, "results_report")
-    note_audit_event(session)
+        return UNCLAIMED  # not the station's first report, or the code is taken
+    link.wrote("results_report", events=1)
     return FastResult(Claim.CLAIMED, reply)
 
 
 # --- OK <code>: the confirmation ------------------------------------------------------------------
 
-# The claim ($1…$6) and `results.sms.PENDING_REPORT`, in SQL, with the station's state (read
-# before the lock: the confirmation below stores nothing unless it is still the same after it).
+# `results.sms.PENDING_REPORT` in SQL, read-only, with the station's state and whether the
+# message was already received (its stored reply). Neither claim nor lock: see `CONFIRM_SQL`.
 PENDING_REPORT_SQL = f"""
-WITH {CLAIM_CTE}
-SELECT (SELECT count(*) FROM claim) AS claimed, pending.* FROM (SELECT 1) AS one LEFT JOIN (
+SELECT EXISTS (SELECT 1 FROM telephony_inbound_sms WHERE message_sid = $1) AS seen,
+       (SELECT reply FROM telephony_inbound_sms WHERE message_sid = $1) AS previous_reply,
+       pending.*
+FROM (SELECT 1) AS one LEFT JOIN (
     SELECT rr.id AS report_id, rr.version AS report_version, rr.channel AS report_channel,
            rr.received_at AS report_received_at, rr.signatures AS report_signatures, rr.blank AS report_blank,
            rr.nulls AS report_nulls, rr.votes AS report_votes, rr.contributions_cents AS report_contributions_cents,
            {STATION_COLUMNS}, {ROUND_COLUMNS}, sr.state AS station_state,
-           staff.id AS staff_id, staff.role AS staff_role,
-           pg_advisory_xact_lock({_lock_key("rr.round_id", "rr.station_id")}) AS lock
+           staff.id AS staff_id, staff.role AS staff_role
     FROM results_report rr
     JOIN station s ON s.id = rr.station_id
     JOIN election_round er ON er.id = rr.round_id
     LEFT JOIN station_round sr ON sr.station_id = rr.station_id AND sr.round_id = rr.round_id
-    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $9
+    LEFT JOIN station_staff staff ON staff.station_id = s.id AND staff.phone = $4
     WHERE rr.id = (
-        SELECT x.id FROM results_report x WHERE x.sender_key = $7 AND x.confirmation_code = $8
+        SELECT x.id FROM results_report x WHERE x.sender_key = $2 AND x.confirmation_code = $3
         ORDER BY x.id DESC LIMIT 1
     )
 ) AS pending ON true
 """
 
-# Run holding the station lock: count the report (its event first, whose id the confirmation
-# names), then move the station to « reported » with its event — only if the report is still
-# the station's latest, no report of the station counted yet in this round, and the station's
-# state is the one read (else the ordinary handler, which words and audits every other case).
+# ONE statement, its own transaction: count the report (its event first, whose id the
+# confirmation names), move the station to « reported » with its event, and claim the message
+# with its reply — or nothing at all. `results_lock_confirmable` (migration
+# 0002_results_confirmable) takes the station lock, then checks with a snapshot taken AFTER
+# it that the report is still the station's latest, that no report of the station counts yet
+# in this round, and that the station's state is the one read — as a second statement of a
+# transaction would. The state's UPDATE re-reads its row too (a concurrent change of state
+# leaves it empty). The claim comes last, from the confirmation: a MessageSid claimed meanwhile
+# makes `claim_check` divide by zero, which fails the statement and keeps nothing.
 CONFIRM_SQL = f"""
 WITH go AS (
-    SELECT (
-        SELECT r.id FROM results_report r WHERE r.round_id = $1::int AND r.station_id = $2::int
-        ORDER BY r.version DESC LIMIT 1
-    ) = $3::bigint
-    AND NOT EXISTS (SELECT 1 FROM results_confirmation c WHERE c.round_id = $1::int AND c.station_id = $2::int)
-    AND coalesce(
-        (SELECT sr.state FROM station_round sr WHERE sr.round_id = $1::int AND sr.station_id = $2::int), 'planned'
-    ) = $4::text AS ok
+    SELECT results_lock_confirmable($1::int, $2::int, $3::bigint, $4::text) AS ok
+), moved AS (
+    UPDATE station_round SET state = 'reported', reported_at = $16::timestamptz, updated_at = $16::timestamptz
+    WHERE round_id = $1::int AND station_id = $2::int AND state = $4::text AND (SELECT ok FROM go)
+    RETURNING id
 ), counted_event AS (
     {AUDIT_INSERT}
-    SELECT $10::timestamptz, $11::text, $12::text, $13::text, $14::text::jsonb, $15::text FROM go WHERE ok
+    SELECT $10::timestamptz, $11::text, $12::text, $13::text, $14::text::jsonb, $15::text FROM moved
     RETURNING id
 ), confirmation AS (
     INSERT INTO results_confirmation (
@@ -282,15 +293,11 @@ WITH go AS (
     RETURNING report_id
 ), state_event AS (
     {AUDIT_INSERT}
-    SELECT $17::timestamptz, $18::text, $19::text, $20::text, $21::text::jsonb, $22::text
-    FROM counted_event WHERE $16::boolean
+    SELECT $16::timestamptz, $17::text, $18::text, $19::text, $20::text::jsonb, $21::text FROM confirmation
     RETURNING id
-), moved AS (
-    UPDATE station_round SET state = 'reported', reported_at = $17::timestamptz, updated_at = $17::timestamptz
-    WHERE round_id = $1::int AND station_id = $2::int AND EXISTS (SELECT 1 FROM state_event)
-    RETURNING id
-), {store_reply_cte(23, 24, 25, when="EXISTS (SELECT 1 FROM confirmation)")}
-SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM moved) AS moved
+), {claim_with_reply_cte(22, when_exists="confirmation")}
+SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM state_event) AS moved,
+       CASE WHEN EXISTS (SELECT 1 FROM confirmation) THEN (SELECT 1 / count(*)::int FROM claim) END AS claim_check
 """
 
 # Where the station moves to « reported » when its report counts (`results.service._mirror_state`
@@ -298,32 +305,36 @@ SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM 
 MOVES_TO_REPORTED = (StationState.READY, StationState.OPEN, StationState.CLOSED)
 
 
-async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastResult:
+async def confirm(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
     """`OK <code>`: count the station's pending first report; anything else is left to the
-    ordinary handler (`FastResult.reply` None)."""
+    ordinary handler (`FastResult.reply` None). Two statements, each its own transaction in
+    production: a read, then the write (`CONFIRM_SQL`, which takes the station lock)."""
     parsed = parse_sms(sms.text, candidate_count=1, station_code_is_valid=codes.is_valid)
     if not isinstance(parsed, ConfirmMessage):
-        return FastResult(Claim.NOT_TRIED)
+        return UNCLAIMED
+    connection = link.connection
     found = await connection.fetchrow(
-        PENDING_REPORT_SQL, *sms.claim, service.sender_key(sms.from_number), parsed.code, sms.from_number
+        PENDING_REPORT_SQL, sms.sid, service.sender_key(sms.from_number), parsed.code, sms.from_number
     )
-    if not found["claimed"]:
-        return FastResult(Claim.ALREADY_RECEIVED)
+    if found["seen"]:
+        return FastResult(Claim.ALREADY_RECEIVED, found["previous_reply"])
     if found["report_id"] is None or found["staff_id"] is None:
-        return ORDINARY
+        return UNCLAIMED
     station: Station = _row_view(found, STATION_FIELDS)
     round_: Round = _row_view(found, ROUND_FIELDS)
     now = sms.received_at
     minutes = results_settings().confirmation_minutes
     if now - found["report_received_at"] > timedelta(minutes=minutes):
-        return ORDINARY
+        return UNCLAIMED
     state = StationState(found["station_state"] or StationState.PLANNED.value)
-    if state in (StationState.REPORTED, StationState.VALIDATED):
-        return ORDINARY  # the ordinary path (a station counted before: supersession, or a refusal)
+    if state not in MOVES_TO_REPORTED:
+        # Counted before (supersession), validated, or never staffed (« planned » stays): the
+        # ordinary path, which words and audits each case.
+        return UNCLAIMED
     try:
         service.check_accepting(station, round_, state, now)
     except AppError:
-        return ORDINARY
+        return UNCLAIMED
     actor = phone_actor(sms.from_number, role=found["staff_role"], scope=station.code)
     channel = found["report_channel"]
     counted = events.ReportCounted(
@@ -337,7 +348,6 @@ async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastR
         via=ConfirmedVia.SMS_OK.value,
         supersedes_counted=None,
     )
-    moves = state in MOVES_TO_REPORTED
     moved = polling_events.StationStateChanged(
         actor=actor,
         election_id=station.election_id,
@@ -356,16 +366,14 @@ async def confirm(session: AsyncSession, connection: Any, sms: FastSms) -> FastR
         f"Merci : résultats du bureau {station.code} (tour {round_.number}) enregistrés à {_local_time(now, station)} : "
         f"{french_int(figures.valid_votes)} suffrages exprimés. Le PV papier part à la commission."
     )
+    at = utcnow()
     result = await connection.fetchrow(
         CONFIRM_SQL,
         round_.id, station.id, found["report_id"], state.value, station.department_code, found["report_version"],
-        ConfirmedVia.SMS_OK.value, actor.id, now, *event_row(counted, utcnow()),
-        moves, *event_row(moved, utcnow()), sms.sid, reply, utcnow(),
+        ConfirmedVia.SMS_OK.value, actor.id, now, *event_row(counted, at), *event_row(moved, at),
+        *sms.claim, reply, at,
     )  # fmt: skip
     if result["confirmed"] is None:
-        return ORDINARY
-    note_write(session, "results_confirmation")
-    note_audit_event(session)
-    if moves:
-        note_audit_event(session)
+        return UNCLAIMED
+    link.wrote("results_confirmation", events=2)
     return FastResult(Claim.CLAIMED, reply)

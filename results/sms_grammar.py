@@ -90,6 +90,8 @@ def to_gsm7(text: str) -> str:
     Letters outside GSM-7 lose their accent (ç -> c, ê -> e); typographic quotes and spaces become
     plain ones; anything still outside the alphabet becomes '?'. Idempotent.
     """
+    if _GSM7_SET.issuperset(text):  # the common case (every read-back), checked in C
+        return text
     out: list[str] = []
     for char in text:
         if char in _GSM7_SET:
@@ -104,14 +106,14 @@ def to_gsm7(text: str) -> str:
 
 
 def is_gsm7(text: str) -> bool:
-    return all(char in _GSM7_SET for char in text)
+    return _GSM7_SET.issuperset(text)
 
 
 def sms_segments(text: str) -> int:
     """Number of SMS segments the text needs: GSM-7 160 / 153 per concatenated segment (extension
     characters count twice), otherwise UCS-2 70 / 67 (UTF-16 code units)."""
     if is_gsm7(text):
-        septets = len(text) + sum(1 for char in text if char not in _GSM7_BASIC_SET)
+        septets = len(text) + (0 if _GSM7_BASIC_SET.issuperset(text) else sum(1 for char in text if char not in _GSM7_BASIC_SET))
         return 1 if septets <= 160 else math.ceil(septets / 153)
     units = len(text.encode("utf-16-le")) // 2
     return 1 if units <= 70 else math.ceil(units / 67)

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import utcnow
 from services.settings import settings
-from services.telephony.fastpath import PREVIOUS_REPLY_SQL, Claim, FastSms, driver_connection
+from services.telephony.fastpath import PREVIOUS_REPLY_SQL, Claim, FastSms, fast_link
 from services.telephony.models import InboundSms, VoiceCall, VoiceStep
 from services.telephony.phone import mask_phone, try_normalise_phone
 from services.telephony.registry import SmsCommandRegistry, SmsContext, sms_commands
@@ -93,25 +93,27 @@ async def receive_sms(
     if command is not None and command.fast is not None:
         # The command's common case on the raw connection (see `services.telephony.fastpath`).
         max_segments = command.max_segments
-        result = await command.fast(
-            session,
-            await driver_connection(session),
-            FastSms(
-                sid, sender, to_number, body, received_at,
-                claim=(sid, sender[:32], to_number[:32], stored_body, keyword, received_at),
-                fit=lambda text: fit_sms(text, max_segments),
-            ),
-        )  # fmt: skip
-        claim = result.claim
-        if claim is Claim.ALREADY_RECEIVED:
-            previous = await (await driver_connection(session)).fetchval(PREVIOUS_REPLY_SQL, sid)
-            logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
-            return previous or fit_sms(STILL_HANDLING)
-        if result.reply is not None:
-            # DEBUG, not INFO: on results night a log line per message costs a write to the log
-            # file for what the inbound store (and the access log) already keep.
-            logger.debug("SMS %s de %s : %s → ok", sid, mask_phone(sender), resolution.keyword)
-            return result.reply
+        async with fast_link(session) as link:
+            result = await command.fast(
+                session,
+                link,
+                FastSms(
+                    sid, sender, to_number, body, received_at,
+                    claim=(sid, sender[:32], to_number[:32], stored_body, keyword, received_at),
+                    fit=lambda text: fit_sms(text, max_segments),
+                ),
+            )  # fmt: skip
+            claim = result.claim
+            if claim is Claim.ALREADY_RECEIVED:
+                previous = result.reply or await link.connection.fetchval(PREVIOUS_REPLY_SQL, sid)
+                logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
+                return previous or fit_sms(STILL_HANDLING)
+            if result.reply is not None:
+                # DEBUG, not INFO: on results night a log line per message costs a write to the log
+                # file for what the inbound store (and the access log) already keep.
+                logger.debug("SMS %s de %s : %s → ok", sid, mask_phone(sender), resolution.keyword)
+                return result.reply
+            claim = link.declined(result)
         # Not the common case: the ordinary, guarded handler (the message claimed, or not yet).
     if claim is Claim.NOT_TRIED:
         claimed = await session.scalar(

@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import logging
 from functools import lru_cache
+from urllib.parse import unquote_plus
 
 from fastapi import Request
-from twilio.request_validator import RequestValidator
+from twilio.request_validator import RequestValidator, compare
 
 from services.auth.dependencies import Access
 from services.auth.roles import Role
@@ -48,6 +49,28 @@ def twilio_auth_token() -> str | None:
 @lru_cache(maxsize=4)
 def _validator(token: str) -> RequestValidator:
     return RequestValidator(token)
+
+
+def plain_form(body: bytes) -> dict[str, str] | None:
+    """The form of a Twilio POST as Starlette's parser reads it (latin-1, then `unquote_plus`),
+    without its multipart machinery — for the plain shape Twilio sends only: ``name=value``
+    pairs joined by ``&``, each name once. Anything else (an empty pair, a pair without ``=``,
+    a ``;``, a repeated name) returns None: the caller then reads it with Starlette's parser."""
+    if not body:
+        return {}
+    text = body.decode("latin-1")
+    if ";" in text:
+        return None
+    form: dict[str, str] = {}
+    for pair in text.split("&"):
+        name, equals, value = pair.partition("=")
+        if not equals or not name:
+            return None
+        name = unquote_plus(name)
+        if name in form:
+            return None
+        form[name] = unquote_plus(value)
+    return form
 
 
 def public_request_url(request: Request) -> str:
@@ -112,3 +135,27 @@ class TwilioSigned(Access):
         if not _validator(token).validate(public_request_url(request), form, signature):
             raise _refuse("signature invalide", request, sender)
         request.state.twilio_params = form
+
+    def check_plain(self, request: Request, body: bytes) -> dict[str, str] | None:
+        """The same check for the hot path (`services.telephony.api`), on the body already read:
+        the form parsed by `plain_form`, the signature checked by the same SDK validator. Returns
+        the form when the request is signed and plain; None in every other case (unusual form,
+        no token, no or wrong signature): the caller then goes through `__call__`, which
+        refuses, logs and words it as always."""
+        token = twilio_auth_token()
+        signature = request.headers.get(SIGNATURE_HEADER, "")
+        if token is None or not signature:
+            return None
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM_CONTENT_TYPE:
+            return None
+        form = plain_form(body)
+        if form is None:
+            return None
+        validator, url = _validator(token), public_request_url(request)
+        # The SDK's `validate` computes two signatures (the URL with and without its port) and
+        # accepts either. Twilio signs the URL as configured, which is one of the two: its
+        # signature alone, computed by the same SDK method and compared in constant time by
+        # the SDK's `compare`, is accepted at once; any other case gets `validate`'s verdict.
+        if "?" not in url and compare(validator.compute_signature(url, form), signature):
+            return form
+        return form if validator.validate(url, form, signature) else None

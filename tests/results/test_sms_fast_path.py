@@ -164,3 +164,64 @@ async def test_fast_path_leaves_the_rest_to_the_ordinary_handlers(
     wrong = await twilio.sms(f"T1 {night.merignac.code} 000000 {figures(10, 0, 0, 5, 3, 2)}", from_number=night.presidents[night.merignac.code])
     assert "PIN" in wrong.text or "code" in wrong.text.lower()
     assert await session.scalar(select(ResultsReport.id).where(ResultsReport.station_id == night.merignac.id)) is None
+
+
+class _Recording:
+    """An asyncpg connection that keeps the parameters of the statements it runs."""
+
+    def __init__(self, connection: Any) -> None:
+        self.connection = connection
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+
+    async def fetch(self, sql: str, *args: Any) -> Any:
+        self.calls.append((sql, args))
+        return await self.connection.fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> Any:
+        self.calls.append((sql, args))
+        return await self.connection.fetchrow(sql, *args)
+
+
+async def test_a_write_whose_message_was_claimed_meanwhile_keeps_nothing(
+    session: AsyncSession, twilio: TwilioSimulator, night: Night, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same MessageSid claimed by another request between the read and the write (a
+    redelivery at the same instant): the write statement fails whole — no report, no event, no
+    claim — and the regular route answers the message. Replayed here: the T1 write statement of
+    a station, with the parameters the fast path sent, for a second station (another code), the
+    message already claimed by the first. (`CONFIRM_SQL` ends with the same claim and check.)"""
+    import asyncpg
+
+    from services.telephony import fastpath
+
+    await close_polls(session, night)
+    station, phone = night.bordeaux, night.presidents[night.bordeaux.code]
+    recorded: list[_Recording] = []
+    real_link = fastpath.Link
+
+    def recording_link(connection: Any, **kwargs: Any) -> Any:
+        recorded.append(_Recording(connection))
+        return real_link(recorded[-1], **kwargs)
+
+    monkeypatch.setattr(fastpath, "Link", recording_link)
+    await twilio.sms(night.sms(station, FIGURES), from_number=phone)
+    args = next(args for sql, args in recorded[-1].calls if sql == sms_fast.FIRST_REPORT_SQL)
+    connection = recorded[-1].connection
+    other = night.merignac
+    assert other.department_code == station.department_code
+    replay = (args[0], other.id, args[2], "ZZZZ", *args[4:])
+    counts = (
+        "SELECT (SELECT count(*) FROM results_report), (SELECT count(*) FROM audit_event), "
+        "(SELECT count(*) FROM telephony_inbound_sms)"
+    )
+    before = await connection.fetchrow(counts)
+    await connection.execute("SAVEPOINT replay")
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await connection.fetchrow(sms_fast.FIRST_REPORT_SQL, *replay)
+    await connection.execute("ROLLBACK TO SAVEPOINT replay")
+    assert await connection.fetchrow(counts) == before
+    assert await connection.fetchval("SELECT count(*) FROM results_report WHERE station_id = $1", other.id) == 0
+    # The same statement with a fresh MessageSid stores the report: the failure was the claim's.
+    fresh = (*replay[:22], "SM" + "f" * 32, *replay[23:])
+    stored = await connection.fetchrow(sms_fast.FIRST_REPORT_SQL, *fresh)
+    assert stored["report_id"] is not None and stored["claim_check"] == 1

@@ -578,3 +578,43 @@ def test_fuzz_total_is_at_least_100000() -> None:
     if len(GENERATED) < 4:
         pytest.skip("the four fuzz tests above did not all run in this session")
     assert sum(GENERATED.values()) >= 100_000
+
+
+# The GSM-7 helpers answer the common case with a set check in C: the same results as the
+# character-by-character definitions they replaced (kept here as the reference).
+def _reference_to_gsm7(text: str) -> str:
+    import unicodedata
+
+    from results.sms_grammar import _FOLD, _GSM7_SET
+
+    out = []
+    for char in text:
+        if char in _GSM7_SET:
+            out.append(char)
+            continue
+        folded = _FOLD.get(char)
+        if folded is None:
+            stripped = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+            folded = stripped if stripped and all(c in _GSM7_SET for c in stripped) else "?"
+        out.append(folded)
+    return "".join(out)
+
+
+def _reference_segments(text: str) -> int:
+    import math
+
+    from results.sms_grammar import _GSM7_BASIC_SET, _GSM7_SET
+
+    if all(char in _GSM7_SET for char in text):
+        septets = len(text) + sum(1 for char in text if char not in _GSM7_BASIC_SET)
+        return 1 if septets <= 160 else math.ceil(septets / 153)
+    units = len(text.encode("utf-16-le")) // 2
+    return 1 if units <= 70 else math.ceil(units / 67)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aéèçÀ€{}[]~^|\\«»’ 0123456789OKTBNVE,.;:!?\n\u00a0…😀ßñ"), max_size=400))
+def test_gsm7_helpers_match_their_reference(text: str) -> None:
+    assert to_gsm7(text) == _reference_to_gsm7(text)
+    assert is_gsm7(text) == all(char in __import__("results.sms_grammar", fromlist=["_GSM7_SET"])._GSM7_SET for char in text)
+    assert sms_segments(text) == _reference_segments(text)

@@ -89,9 +89,11 @@ async def test_lock_key_in_sql_is_the_python_key(session: AsyncSession) -> None:
         assert in_sql == service.station_lock_key(round_id, station_id)
 
 
-async def test_report_holds_the_station_lock(session: AsyncSession, twilio: TwilioSimulator, night: Night) -> None:
-    """After a T1 and after its OK, the transaction holds the station's advisory lock (taken
-    inside the first query): two messages of one station never interleave."""
+async def test_confirmation_holds_the_station_lock(session: AsyncSession, twilio: TwilioSimulator, night: Night) -> None:
+    """A first report (`T1`) takes no lock: its write is one self-contained statement, and two
+    first reports of one station collide on the unique (round, station, version). Its `OK`
+    holds the station's advisory lock (taken inside the first query) until its write: the
+    confirmation never interleaves with another message of the station."""
     from sqlalchemy import text
 
     from results import service
@@ -104,6 +106,6 @@ async def test_report_holds_the_station_lock(session: AsyncSession, twilio: Twil
         "AND ((classid::bigint << 32) | objid::bigint) = :key"
     )
     reply = await twilio.sms(night.sms(station, figures(412, 3, 2, 200, 120, 87)), from_number=phone)
-    assert await session.scalar(held, {"key": key}) == 1
+    assert await session.scalar(held, {"key": key}) == 0
     await twilio.sms(f"OK {confirmation_code(reply.text)}", from_number=phone)
     assert await session.scalar(held, {"key": key}) == 1
