@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +35,7 @@ from services.elections import service as elections
 from services.elections.models import Election
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.telephony.phone import mask_phone
+from voter_registry.territory_cache import territory
 router = APIRouter(prefix="/api/v1/polling", tags=["bureaux de vote"])
 public_router = APIRouter(prefix="/api/v1", tags=["où voter"])
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -125,6 +127,19 @@ async def _check_in(session: AsyncSession, who: Principal, body: CheckinIn) -> R
         ),
         context,
     )
+    return _checkin_response(result)
+
+
+@router.post("/checkins", response_model=CheckinOut, status_code=201)
+async def create_checkin(body: CheckinIn, session: DbSession, who: StationStaffMember) -> Response:
+    """Émarger un électeur au bureau de la tablette (ou saisir un émargement de la liste papier)."""
+    return await _check_in(session, who, body)
+
+
+_STATION_STAFF_RULE: Access = StationStaffMember.__metadata__[0].dependency
+
+
+def _checkin_response(result: checkin.CheckinResult) -> Response:
     # The hot path of polling day: the answer is built as plain JSON (the shape of `CheckinOut`,
     # which documents it and which a test checks it against), without a pydantic round trip.
     counts = result.counts
@@ -146,24 +161,31 @@ async def _check_in(session: AsyncSession, who: Principal, body: CheckinIn) -> R
     )
 
 
-@router.post("/checkins", response_model=CheckinOut, status_code=201)
-async def create_checkin(body: CheckinIn, session: DbSession, who: StationStaffMember) -> Response:
-    """Émarger un électeur au bureau de la tablette (ou saisir un émargement de la liste papier)."""
-    return await _check_in(session, who, body)
+async def _driver_check_in(request: Request, connection: asyncpg.Connection) -> Response:
+    """`create_checkin` without FastAPI's machinery nor a session (`services.app.FastPaths`,
+    driver fast path): the same access rule (the very object the route depends on, applied to
+    the principal read with the station: `checkin.check_in_on_driver`), the same body model,
+    the same checks; two round trips. Any refusal raises, and the regular route answers it."""
+    try:
+        # The territory (commune names) is read once per process, by the regular route: until
+        # then (a session is needed to read it) the regular route answers.
+        world = await territory(None)  # type: ignore[arg-type] - answered from the process cache
+    except AttributeError:
+        raise checkin.HandOver from None
+    body = CheckinIn.model_validate_json(await request.body())
+    result = await checkin.check_in_on_driver(
+        connection, request, _STATION_STAFF_RULE.authorize,
+        CheckinRequest(
+            voter_ref=body.ref, contribution_cents=body.contribution_cents, payment=body.payment,
+            charter_signed=body.charter_signed, channel=body.channel, identity_checked=body.identity_checked,
+            checked_in_at=body.checked_in_at,
+        ),
+        world,
+    )
+    return _checkin_response(result)
 
 
-_STATION_STAFF_RULE: Access = StationStaffMember.__metadata__[0].dependency
-
-
-async def _fast_check_in(request: Request, session: AsyncSession) -> Response:
-    """`create_checkin` without FastAPI's per-request machinery (`services.app.FastPaths`): the
-    same access rule (the very object the route depends on), the same body model, the same
-    code. Any refusal raises, and the regular route then answers it."""
-    who = await _STATION_STAFF_RULE(request, session)
-    return await _check_in(session, who, CheckinIn.model_validate_json(await request.body()))
-
-
-create_checkin.fast_path = _fast_check_in  # type: ignore[attr-defined]
+create_checkin.driver_fast_path = _driver_check_in  # type: ignore[attr-defined]
 
 
 @router.get("/counts", response_model=CountsOut)

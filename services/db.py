@@ -22,6 +22,7 @@ from fastapi import Depends
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.util import greenlet_spawn
 from sqlalchemy.orm import DeclarativeBase, Mapped, ORMExecuteState, Session, mapped_column
 
 NAMING_CONVENTION = {
@@ -192,6 +193,32 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
     driver = raw.driver_connection
     info["driver_connection"] = driver
     return driver
+
+
+@asynccontextmanager
+async def pooled_driver_connection() -> AsyncIterator[asyncpg.Connection]:
+    """An asyncpg connection checked out of the application's pool, with NO transaction and no
+    session: each statement sent on it commits on its own (autocommit).
+
+    For the hot paths whose only write is ONE self-contained statement (the tablet check-in:
+    the check-in, its counters and its audit event in one statement, see `polling.checkin`):
+    a single statement is atomic by itself, so the BEGIN and COMMIT round trips, the session
+    and its commit hooks are spared. Such a path reads first, then sends its one write last:
+    whatever it raises before, nothing was written. The audit guard does not see this
+    connection: the one write must carry its own audit event (`services.events.audit_row`).
+
+    A connection lost to a database restart is invalidated (the pool reconnects next time)."""
+    fairy = await greenlet_spawn(database().engine.sync_engine.raw_connection)
+    try:
+        yield fairy.driver_connection
+    except BaseException as exc:
+        # Lost, or interrupted mid-statement (a cancelled request): not to be reused.
+        if connection_lost(exc) or not isinstance(exc, Exception):
+            fairy.invalidate(exc if isinstance(exc, Exception) else None)
+        raise
+    finally:
+        # Back to the pool; its reset (a rollback) sends nothing: no transaction was opened.
+        await greenlet_spawn(fairy.close)
 
 
 # --- "No change without its audit event" -----------------------------------------------
