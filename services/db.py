@@ -214,7 +214,7 @@ async def driver_connection(session: AsyncSession) -> asyncpg.Connection:
 
 
 @asynccontextmanager
-async def pooled_driver_connection() -> AsyncIterator[asyncpg.Connection]:
+async def pooled_driver_connection(of: Database | None = None) -> AsyncIterator[asyncpg.Connection]:
     """An asyncpg connection checked out of the application's pool, with NO transaction and no
     session: each statement sent on it commits on its own (autocommit).
 
@@ -225,8 +225,9 @@ async def pooled_driver_connection() -> AsyncIterator[asyncpg.Connection]:
     whatever it raises before, nothing was written. The audit guard does not see this
     connection: the one write must carry its own audit event (`services.events.audit_row`).
 
-    A connection lost to a database restart is invalidated (the pool reconnects next time)."""
-    current = database()
+    A connection lost to a database restart is invalidated (the pool reconnects next time).
+    `of`: another database than the application's (tests)."""
+    current = of or database()
     async with current.driver_slots():
         fairy = await greenlet_spawn(current.engine.sync_engine.raw_connection)
         try:
