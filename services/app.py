@@ -112,6 +112,10 @@ class FastPaths:
         self.driver_routes = driver_routes if driver_routes is not None else {}
         self.connections = connections or (lambda: db.pooled_driver_connection)
 
+    def handles(self, scope: Scope) -> bool:
+        key = (scope.get("method", ""), scope.get("path", ""))
+        return key in self.driver_routes or key in self.routes
+
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
@@ -187,6 +191,28 @@ def session_driver_connections(
             yield await db.driver_connection(session)
 
     return connection
+
+
+class Application(FastAPI):
+    """FastAPI, with the hot routes (`FastPaths`) dispatched BEFORE its middleware stack: the
+    error, telemetry and body-limit middlewares and the routing cost CPU on every request, and
+    a fast path needs none of them (it catches everything and hands over to the full stack,
+    which answers exactly as always). Every other request goes through the full stack."""
+
+    fast_entry: ASGIApp | None = None  # the security headers around `FastPaths` (set by create_app)
+    fast_paths: FastPaths | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_paths is not None and scope["type"] == "http" and self.fast_paths.handles(scope):
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            await self.fast_entry(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application as FastAPI serves it: where a fast path hands a request over."""
+        await super().__call__(scope, receive, send)
 
 
 def _error_response(request: Request, status: int, code: str, message: str, detail: dict | None = None) -> Response:
@@ -301,7 +327,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(*, run_background_jobs: bool = True) -> FastAPI:
     domains = load_domains()
-    app = FastAPI(
+    app = Application(
         title="primaires",
         summary="API de l'organisation d'une primaire ouverte",
         version="0.1.0",
@@ -323,14 +349,17 @@ def create_app(*, run_background_jobs: bool = True) -> FastAPI:
         overridden = app.dependency_overrides.get(db.get_session)
         return db.pooled_driver_connection if overridden is None else session_driver_connections(overridden)
 
-    app.add_middleware(
-        FastPaths,
+    app.fast_paths = FastPaths(
+        app.full_stack,
         routes=fast_paths,
         sessions=lambda: app.dependency_overrides.get(db.get_session, db.get_session),
         driver_routes=driver_fast_paths,
         connections=driver_connections,
     )
-    app.add_middleware(SecurityHeaders)  # added last: outermost, so fast answers get the headers too
+    # Fast answers get the security headers too (a request handed over gets them in the full
+    # stack; they are not added twice).
+    app.fast_entry = SecurityHeaders(app.fast_paths)
+    app.add_middleware(SecurityHeaders)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
