@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii as _string
 from typing import Annotated
 
 import asyncpg
@@ -140,25 +141,19 @@ _STATION_STAFF_RULE: Access = StationStaffMember.__metadata__[0].dependency
 
 
 def _checkin_response(result: checkin.CheckinResult) -> Response:
-    # The hot path of polling day: the answer is built as plain JSON (the shape of `CheckinOut`,
-    # which documents it and which a test checks it against), without a pydantic round trip.
+    # The hot path of polling day: the answer is written as JSON text straight away (the shape
+    # of `CheckinOut`, which documents it and which a test checks it against): no pydantic
+    # round trip, no generic encoder walking a dict (each cost more than the rest of the answer).
     counts = result.counts
-    return JSONResponse(
-        {
-            "station_code": result.station_code,
-            "round_number": result.round_number,
-            "checked_in_at": result.checked_in_at.isoformat(),
-            "contribution_cents": result.contribution_cents,
-            "payment": result.payment.value,
-            "channel": result.channel.value,
-            "counts": {
-                "tablet": counts.tablet, "paper": counts.paper, "total": counts.total,
-                "contributions_cents": counts.contributions_cents, "cash_cents": counts.cash_cents,
-                "cheque_cents": counts.cheque_cents, "covered": counts.covered,
-            },
-        },
-        status_code=201,
+    body = (
+        f'{{"station_code":{_string(result.station_code)},"round_number":{int(result.round_number)},'
+        f'"checked_in_at":"{result.checked_in_at.isoformat()}","contribution_cents":{int(result.contribution_cents)},'
+        f'"payment":{_string(result.payment.value)},"channel":{_string(result.channel.value)},'
+        f'"counts":{{"tablet":{int(counts.tablet)},"paper":{int(counts.paper)},"total":{int(counts.total)},'
+        f'"contributions_cents":{int(counts.contributions_cents)},"cash_cents":{int(counts.cash_cents)},'
+        f'"cheque_cents":{int(counts.cheque_cents)},"covered":{int(counts.covered)}}}}}'
     )
+    return Response(body.encode(), status_code=201, media_type="application/json")
 
 
 async def _driver_check_in(request: Request, connection: asyncpg.Connection) -> Response:

@@ -414,8 +414,13 @@ def _station_context_sql(voter_kind: str | None) -> DriverStatement:
     return driver_sql(statement)
 
 
+@cache
+def _keys(prefix: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(prefix + name for name in names)
+
+
 def _view(cls, row, prefix: str, names: tuple[str, ...]):  # noqa: ANN001, ANN202
-    return cls(*(row[prefix + name] for name in names))
+    return cls(*map(row.__getitem__, _keys(prefix, names)))
 
 
 async def station_checkin_context(
