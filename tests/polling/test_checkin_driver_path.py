@@ -204,3 +204,30 @@ async def test_the_pooled_driver_connection_autocommits_and_goes_back(database) 
             raise ZeroDivisionError
     assert pool.checkedin() >= max(idle, 1)  # returned, not leaked
     assert pool.checkedout() == 0 or pool.checkedout() <= pool.size()
+
+
+async def test_round_two_on_the_driver_path_counts_the_round_one_contribution(
+    client, users, session, world: World, paths, monkeypatch  # noqa: ANN001
+) -> None:
+    from services.elections import service as elections
+    from services.elections.models import Phase
+    from tests.polling.conftest import AUTHORITY
+
+    # Round 1 is taken to « proclaimed » by hand (see test_checkin.without_results_checks).
+    monkeypatch.setattr(elections, "_transition_checks", [])
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    for phase, actor in ((Phase.POLLS_CLOSED, ORGANISER), (Phase.RESULTS_VALIDATED, ORGANISER), (Phase.PROCLAIMED, AUTHORITY)):
+        await elections.change_phase(session, actor, world.round_1, phase)
+    candidates = await elections.candidates_of(session, world.election.id)
+    await elections.set_ballot(session, ORGANISER, world.round_2, [c.id for c in candidates[:2]])
+    await elections.change_phase(session, ORGANISER, world.round_2, Phase.POLLS_OPEN)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_2)
+    await session.commit()
+    paths.clear()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY, "contribution_cents": 0, "payment": "covered"})
+    assert response.status_code == 201, response.text
+    assert paths == ["driver"]
+    answer = response.json()
+    assert (answer["round_number"], answer["payment"], answer["counts"]["covered"]) == (2, "covered", 1)
