@@ -233,8 +233,8 @@ async def pooled_driver_connection(of: Database | None = None) -> AsyncIterator[
         try:
             yield fairy.driver_connection
         except BaseException as exc:
-            # Lost, or interrupted mid-statement (a cancelled request): not to be reused.
-            if connection_lost(exc) or not isinstance(exc, Exception):
+            # Lost, closed, or interrupted mid-statement (a cancelled request): not to be reused.
+            if connection_lost(exc) or not isinstance(exc, Exception) or fairy.driver_connection.is_closed():
                 fairy.invalidate(exc if isinstance(exc, Exception) else None)
             raise
         finally:
