@@ -37,6 +37,20 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+DOCS_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+SECURITY_HEADERS = [
+    *DOCS_SECURITY_HEADERS, (b"x-frame-options", b"DENY"), (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+]
+
+
+def with_security_headers(response: Response) -> Response:
+    """The headers `SecurityHeaders` adds, set on a response answered outside the middleware
+    stack (`FastPaths`), unless the response sets them itself."""
+    present = {name for name, _ in response.raw_headers}
+    response.raw_headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)
+    return response
+
+
 class SecurityHeaders:
     """Adds the security headers to every HTTP response.
 
@@ -51,9 +65,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
-        if not scope["path"].startswith("/docs"):
-            extra += [(b"x-frame-options", b"DENY"), (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
+        extra = SECURITY_HEADERS if not scope["path"].startswith("/docs") else DOCS_SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -141,7 +153,7 @@ class FastPaths:
         if not more:
             response = await (self._attempt_on_driver if on_driver else self._attempt)(handler, scope, body)
             if response is not None:
-                await response(scope, receive, send)
+                await with_security_headers(response)(scope, receive, send)
                 return
         # The regular route: the body read so far first, then (if any) the rest from the client.
         replayed: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
@@ -356,9 +368,9 @@ def create_app(*, run_background_jobs: bool = True) -> FastAPI:
         driver_routes=driver_fast_paths,
         connections=driver_connections,
     )
-    # Fast answers get the security headers too (a request handed over gets them in the full
-    # stack; they are not added twice).
-    app.fast_entry = SecurityHeaders(app.fast_paths)
+    # Fast answers get the security headers from `FastPaths` itself (`with_security_headers`), a
+    # request handed over gets them in the full stack.
+    app.fast_entry = app.fast_paths
     app.add_middleware(SecurityHeaders)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -60,6 +60,10 @@ async def test_an_account_of_the_station_checks_in_on_the_driver_path(client, us
     response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
     assert response.status_code == 201, response.text
     assert paths == ["driver"]
+    # The security headers, set by FastPaths itself (outside the middleware stack), once each.
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert len(response.headers.get_list("x-frame-options")) == 1
     event = await session.scalar(select(AuditEvent).where(AuditEvent.kind == "polling.checked_in"))
     assert event is not None and event.actor.startswith("account:") and event.actor_scope == world.bordeaux.code
 
