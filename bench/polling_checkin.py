@@ -10,8 +10,8 @@ What is measured (all on 127.0.0.1, servers started by this script and stopped a
   and round, re-reads the voter in the registry, checks the station's area, eligibility,
   charter and contribution, derives the keyed token (HMAC) and encrypts the display data
   (AES-GCM), inserts the check-in (unique per round and token), updates the station's
-  counters, records the audit event, commits, answers JSON (see polling/README.md, « hot
-  path »: three statements plus BEGIN and COMMIT).
+  counters, records the audit event, answers JSON (see polling/README.md, « hot path »: one
+  read and one self-contained write, autocommitted, no BEGIN/COMMIT).
 - **the floor**: a bare FastAPI endpoint under the same uvicorn settings that parses the same
   JSON and inserts one row with asyncpg: the least any check-in that stores something must do.
 

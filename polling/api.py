@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+from json.encoder import encode_basestring_ascii as _string
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -34,6 +36,7 @@ from services.elections import service as elections
 from services.elections.models import Election
 from services.errors import Forbidden, InvalidInput, NotFound
 from services.telephony.phone import mask_phone
+from voter_registry.territory_cache import territory
 router = APIRouter(prefix="/api/v1/polling", tags=["bureaux de vote"])
 public_router = APIRouter(prefix="/api/v1", tags=["où voter"])
 MAX_UPLOAD = 5 * 1024 * 1024
@@ -125,25 +128,7 @@ async def _check_in(session: AsyncSession, who: Principal, body: CheckinIn) -> R
         ),
         context,
     )
-    # The hot path of polling day: the answer is built as plain JSON (the shape of `CheckinOut`,
-    # which documents it and which a test checks it against), without a pydantic round trip.
-    counts = result.counts
-    return JSONResponse(
-        {
-            "station_code": result.station_code,
-            "round_number": result.round_number,
-            "checked_in_at": result.checked_in_at.isoformat(),
-            "contribution_cents": result.contribution_cents,
-            "payment": result.payment.value,
-            "channel": result.channel.value,
-            "counts": {
-                "tablet": counts.tablet, "paper": counts.paper, "total": counts.total,
-                "contributions_cents": counts.contributions_cents, "cash_cents": counts.cash_cents,
-                "cheque_cents": counts.cheque_cents, "covered": counts.covered,
-            },
-        },
-        status_code=201,
-    )
+    return _checkin_response(result)
 
 
 @router.post("/checkins", response_model=CheckinOut, status_code=201)
@@ -155,15 +140,47 @@ async def create_checkin(body: CheckinIn, session: DbSession, who: StationStaffM
 _STATION_STAFF_RULE: Access = StationStaffMember.__metadata__[0].dependency
 
 
-async def _fast_check_in(request: Request, session: AsyncSession) -> Response:
-    """`create_checkin` without FastAPI's per-request machinery (`services.app.FastPaths`): the
-    same access rule (the very object the route depends on), the same body model, the same
-    code. Any refusal raises, and the regular route then answers it."""
-    who = await _STATION_STAFF_RULE(request, session)
-    return await _check_in(session, who, CheckinIn.model_validate_json(await request.body()))
+def _checkin_response(result: checkin.CheckinResult) -> Response:
+    # The hot path of polling day: the answer is written as JSON text straight away (the shape
+    # of `CheckinOut`, which documents it and which a test checks it against): no pydantic
+    # round trip, no generic encoder walking a dict (each cost more than the rest of the answer).
+    counts = result.counts
+    body = (
+        f'{{"station_code":{_string(result.station_code)},"round_number":{int(result.round_number)},'
+        f'"checked_in_at":"{result.checked_in_at.isoformat()}","contribution_cents":{int(result.contribution_cents)},'
+        f'"payment":{_string(result.payment.value)},"channel":{_string(result.channel.value)},'
+        f'"counts":{{"tablet":{int(counts.tablet)},"paper":{int(counts.paper)},"total":{int(counts.total)},'
+        f'"contributions_cents":{int(counts.contributions_cents)},"cash_cents":{int(counts.cash_cents)},'
+        f'"cheque_cents":{int(counts.cheque_cents)},"covered":{int(counts.covered)}}}}}'
+    )
+    return Response(body.encode(), status_code=201, media_type="application/json")
 
 
-create_checkin.fast_path = _fast_check_in  # type: ignore[attr-defined]
+async def _driver_check_in(request: Request, connection: asyncpg.Connection) -> Response:
+    """`create_checkin` without FastAPI's machinery nor a session (`services.app.FastPaths`,
+    driver fast path): the same access rule (the very object the route depends on, applied to
+    the principal read with the station: `checkin.check_in_on_driver`), the same body model,
+    the same checks; two round trips. Any refusal raises, and the regular route answers it."""
+    try:
+        # The territory (commune names) is read once per process, by the regular route: until
+        # then (a session is needed to read it) the regular route answers.
+        world = await territory(None)  # type: ignore[arg-type] - answered from the process cache
+    except AttributeError:
+        raise checkin.HandOver from None
+    body = CheckinIn.model_validate_json(await request.body())
+    result = await checkin.check_in_on_driver(
+        connection, request, _STATION_STAFF_RULE.authorize,
+        CheckinRequest(
+            voter_ref=body.ref, contribution_cents=body.contribution_cents, payment=body.payment,
+            charter_signed=body.charter_signed, channel=body.channel, identity_checked=body.identity_checked,
+            checked_in_at=body.checked_in_at,
+        ),
+        world,
+    )
+    return _checkin_response(result)
+
+
+create_checkin.driver_fast_path = _driver_check_in  # type: ignore[attr-defined]
 
 
 @router.get("/counts", response_model=CountsOut)

@@ -18,10 +18,13 @@ open, polls not open, already checked in.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import cache
 from datetime import date, datetime, time, timedelta
 
+import asyncpg
+from fastapi import Request
 from sqlalchemy import ARRAY, DateTime, any_, true, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -39,6 +42,11 @@ from polling.models import (
     StationState,
 )
 from polling.service import StationCounts, pick_active_round, station_hours, station_zone
+from services.auth import service as auth_service
+from services.auth.models import Account, Tablet
+from services.auth.principal import Principal
+from services.auth.service import sha256_hex
+from services.web import SESSION_COOKIE
 from services.db import DriverStatement, driver_connection, driver_sql, note_audit_event, note_write, utcnow
 from services.elections.models import Election, Phase, Round
 from services.errors import Conflict, InvalidInput, NotFound, WrongPhase
@@ -48,7 +56,7 @@ from voter_registry.eligibility import Eligibility, Status
 from voter_registry.models import RegistryState
 from voter_registry.search import VoterRecord, eligibility_of
 from voter_registry.search import _record as voter_record  # noqa: PLC2701 - see read_voter
-from voter_registry.territory_cache import territory
+from voter_registry.territory_cache import Territory, territory
 
 MAX_CONTRIBUTION_CENTS = 100_000  # 1,000 €: beyond, surely a typing mistake
 
@@ -205,30 +213,45 @@ def _context_statement():  # noqa: ANN202 - a SQLAlchemy Select
 
 @cache
 def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
-    """ONE statement, one round trip, all or nothing:
+    """ONE statement, one round trip, all or nothing, complete on its own (it is also sent
+    without a transaction around it, by `check_in_on_driver`: a statement is atomic by itself):
 
-    1. INSERT the check-in (nothing if this person already took part in the round, anywhere:
-       the unique index on (round, token) decides between two stations at the same instant);
-    2. only if it inserted, add it to the station's counters while the station is still in one
-       of the accepted states (a closing committed meanwhile makes the update match nothing);
-    3. only if it counted, INSERT its audit event (`services.events.audit_row`: the same row,
+    1. lock the station's row of the round while it is in one of the accepted states (FOR NO
+       KEY UPDATE: a closing committed meanwhile is waited for, then the row no longer matches);
+    2. only then INSERT the check-in (nothing if this person already took part in the round,
+       anywhere: the unique index on (round, token) decides between two stations at the same
+       instant);
+    3. only if it inserted, add it to the station's counters (the row locked in 1: it matches);
+    4. only if it counted, INSERT its audit event (`services.events.audit_row`: the same row,
        byte for byte, as `record` would add), in the same statement hence the same transaction.
 
-    Compiled once from the models, for the driver connection."""
+    So either nothing is written (no row returned), or all three rows are. Compiled once from
+    the models, for the driver connection."""
+    station_open = (
+        select(StationRound.station_id)
+        .where(
+            StationRound.round_id == bindparam("p_round_id", type_=Integer),
+            StationRound.station_id == bindparam("p_station_id", type_=Integer),
+            StationRound.state == any_(bindparam("p_states", type_=ARRAY(String))),
+        )
+        .with_for_update(key_share=True)
+        .cte("station_open")
+    )
+    checkin_values = {
+        "department_code": bindparam("p_department_code", type_=String),
+        "round_id": bindparam("p_round_id", type_=Integer),
+        "token": bindparam("p_token", type_=LargeBinary),
+        "station_id": bindparam("p_station_id", type_=Integer),
+        "checked_in_at": bindparam("p_checked_in_at", type_=DateTime(timezone=True)),
+        "recorded_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
+        "contribution_cents": bindparam("p_contribution_cents", type_=Integer),
+        "payment": bindparam("p_payment", type_=String),
+        "channel": bindparam("p_channel", type_=String),
+        "display": bindparam("p_display", type_=LargeBinary),
+    }
     inserted = (
         insert(Checkin)
-        .values(
-            department_code=bindparam("p_department_code", type_=String),
-            round_id=bindparam("p_round_id", type_=Integer),
-            token=bindparam("p_token", type_=LargeBinary),
-            station_id=bindparam("p_station_id", type_=Integer),
-            checked_in_at=bindparam("p_checked_in_at", type_=DateTime(timezone=True)),
-            recorded_at=bindparam("p_recorded_at", type_=DateTime(timezone=True)),
-            contribution_cents=bindparam("p_contribution_cents", type_=Integer),
-            payment=bindparam("p_payment", type_=String),
-            channel=bindparam("p_channel", type_=String),
-            display=bindparam("p_display", type_=LargeBinary),
-        )
+        .from_select(list(checkin_values), select(*checkin_values.values()).where(exists(select(station_open.c.station_id))))
         .on_conflict_do_nothing(index_elements=["round_id", "token"])
         .returning(Checkin.id)
         .cte("inserted")
@@ -285,7 +308,7 @@ def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
         counted.c.cheque_cents,
         counted.c.covered,
         select(func.count()).select_from(logged).scalar_subquery().label("events"),
-    ).add_cte(inserted, counted, logged)
+    ).add_cte(station_open, inserted, counted, logged)
     return driver_sql(statement)
 
 
@@ -391,8 +414,13 @@ def _station_context_sql(voter_kind: str | None) -> DriverStatement:
     return driver_sql(statement)
 
 
+@cache
+def _keys(prefix: str, names: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(prefix + name for name in names)
+
+
 def _view(cls, row, prefix: str, names: tuple[str, ...]):  # noqa: ANN001, ANN202
-    return cls(*(row[prefix + name] for name in names))
+    return cls(*map(row.__getitem__, _keys(prefix, names)))
 
 
 async def station_checkin_context(
@@ -462,18 +490,15 @@ async def read_voter(session: AsyncSession, ref: str) -> VoterRecord | None:
     return None if row is None else _voter_of(row, world)
 
 
-async def check_in(
-    session: AsyncSession,
-    actor: Actor,
-    station: Station,
-    round_: Round,
-    request: CheckinRequest,
-    context: _Context | None = None,
-) -> CheckinResult:
-    """Record one participation (see the module docstring); returns the station's new counters.
-    `context`: as read by `station_checkin_context` with the station and the round (else read here)."""
-    if context is None:
-        context = await _context(session, station, round_)
+class HandOver(Exception):  # noqa: N818 - not an error: a hand-over
+    """Raised by the driver fast path (`check_in_on_driver`) for what it does not decide itself
+    (a refusal to word, a rare case needing more reads): the regular route takes the request
+    over and answers it, with nothing recorded by the attempt."""
+
+
+def _checked_station(station: StationView | Station, round_: RoundView | Round, request: CheckinRequest, context: _Context | None):  # noqa: ANN202
+    """The election, the channel's accepted station states; refuses a round of another election,
+    polls not open, a station not open, a charter not signed."""
     election = context.election if context else None
     if context is None or election is None or round_.election_id != election.id:
         raise InvalidInput("Ce tour n'appartient pas à l'élection de ce bureau.", code="wrong_round")
@@ -497,33 +522,16 @@ async def check_in(
             "L'électeur doit signer la charte avant de voter : faites-la signer, puis cochez « Charte signée ».",
             code="charter_not_signed",
         )
-    if context.voter_ref is not None and context.voter_ref == request.voter_ref:
-        voter = context.voter  # read with the context, by the same statement
-    else:
-        voter = await read_voter(session, request.voter_ref or "")
-    if voter is None:
-        raise NotFound(
-            "Électeur introuvable sur la liste électorale : refaites la recherche (nom de naissance ou d'usage, "
-            "prénom, date de naissance).",
-            code="unknown_voter",
-        )
-    if (voter.department_code, voter.commune_code, voter.bureau_code) not in context.area:
-        other = await voter_station(session, election.id, voter)
-        if other is not None:
-            raise Conflict(
-                f"Cet électeur ne vote pas ici : son bureau est le {other.code}, {other.name}"
-                f"{(', ' + other.address) if other.address else ''}.",
-                code="other_station",
-                detail={"station_code": other.code},
-            )
-        raise Conflict(
-            "Cet électeur ne vote pas ici : son bureau de la liste électorale n'est rattaché à aucun bureau de vote de "
-            "la primaire. Appelez votre commission départementale.",
-            code="no_station",
-        )
-    rules_election = election
-    if context.lists_election_id is not None:  # an exercise: the rehearsed election's lists and rules
-        rules_election = await session.get(Election, context.lists_election_id) or election
+    return election, paper, states
+
+
+_UNKNOWN_VOTER = (
+    "Électeur introuvable sur la liste électorale : refaites la recherche (nom de naissance ou d'usage, "
+    "prénom, date de naissance)."
+)
+
+
+def _checked_eligibility(voter: VoterRecord, rules_election: Election | ElectionView, context: _Context, request: CheckinRequest) -> None:
     eligibility = eligibility_of(voter, rules_election, context.registry_election_id)  # = registry.evaluate_eligibility
     if eligibility.status == Status.INELIGIBLE:
         raise InvalidInput(
@@ -535,9 +543,33 @@ async def check_in(
             code="identity_to_check",
         )
 
-    keys = privacy.keys_from_wrapped(election.id, context.token_wrapped, context.display_wrapped, exists=context.keys_exist)
-    token = keys.token(registry.voter_identity(voter))
-    covered = await round_1_paid(session, election, round_, token)
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """The one statement of a check-in (`_insert_count_and_log_sql`), ready to send."""
+
+    statement: DriverStatement
+    arguments: list
+    at: datetime
+    amount: int
+    payment: Payment
+
+
+def _write(
+    actor: Actor,
+    station: StationView | Station,
+    round_: RoundView | Round,
+    request: CheckinRequest,
+    election: Election | ElectionView,
+    voter: VoterRecord,
+    keys: privacy.ElectionKeys,
+    token: bytes,
+    covered: bool,
+    paper: bool,
+    states: tuple[str, ...],
+) -> _Write:
+    """Checks the contribution and the time, seals the display data, builds the audit event:
+    the statement and its arguments (nothing is sent)."""
     amount = request.contribution_cents
     if amount < 0 or amount > MAX_CONTRIBUTION_CENTS:
         raise InvalidInput(f"Montant improbable : {euros(max(amount, 0))}. Vérifiez la participation saisie.", code="contribution_invalid")
@@ -574,11 +606,6 @@ async def check_in(
         round_id=round_.id,
         station_id=station.id,
     )
-    # One statement on the driver connection (same transaction): the check-in, its counters and
-    # its audit event (see `_insert_count_and_log_sql`). The write is declared to the audit guard
-    # before it is sent, the event once the database confirms it was inserted.
-    note_write(session, "checkin")
-    statement = _insert_count_and_log_sql(paper)
     event = audit_row(
         events.VoterCheckedIn.kind,
         actor,
@@ -608,11 +635,69 @@ async def check_in(
         "p_states": list(states),
         **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
     }
+    statement = _insert_count_and_log_sql(paper)
+    return _Write(statement, statement.arguments(values), at, amount, payment)
+
+
+def _result(station: StationView | Station, round_: RoundView | Round, request: CheckinRequest, write: _Write, row, voter: VoterRecord) -> CheckinResult:  # noqa: ANN001
+    assert row["events"] == 1  # counted ⇒ logged, in the same statement
+    return CheckinResult(
+        station.code, round_.number, write.at, write.amount, write.payment, request.channel,
+        StationCounts(*tuple(row)[:6]), voter.display_name,
+    )
+
+
+async def check_in(
+    session: AsyncSession,
+    actor: Actor,
+    station: Station,
+    round_: Round,
+    request: CheckinRequest,
+    context: _Context | None = None,
+) -> CheckinResult:
+    """Record one participation (see the module docstring); returns the station's new counters.
+    `context`: as read by `station_checkin_context` with the station and the round (else read here)."""
+    if context is None:
+        context = await _context(session, station, round_)
+    election, paper, states = _checked_station(station, round_, request, context)
+    if context.voter_ref is not None and context.voter_ref == request.voter_ref:
+        voter = context.voter  # read with the context, by the same statement
+    else:
+        voter = await read_voter(session, request.voter_ref or "")
+    if voter is None:
+        raise NotFound(_UNKNOWN_VOTER, code="unknown_voter")
+    if (voter.department_code, voter.commune_code, voter.bureau_code) not in context.area:
+        other = await voter_station(session, election.id, voter)
+        if other is not None:
+            raise Conflict(
+                f"Cet électeur ne vote pas ici : son bureau est le {other.code}, {other.name}"
+                f"{(', ' + other.address) if other.address else ''}.",
+                code="other_station",
+                detail={"station_code": other.code},
+            )
+        raise Conflict(
+            "Cet électeur ne vote pas ici : son bureau de la liste électorale n'est rattaché à aucun bureau de vote de "
+            "la primaire. Appelez votre commission départementale.",
+            code="no_station",
+        )
+    rules_election = election
+    if context.lists_election_id is not None:  # an exercise: the rehearsed election's lists and rules
+        rules_election = await session.get(Election, context.lists_election_id) or election
+    _checked_eligibility(voter, rules_election, context, request)
+
+    keys = privacy.keys_from_wrapped(election.id, context.token_wrapped, context.display_wrapped, exists=context.keys_exist)
+    token = keys.token(registry.voter_identity(voter))
+    covered = await round_1_paid(session, election, round_, token)
+    write = _write(actor, station, round_, request, election, voter, keys, token, covered, paper, states)
+    # One statement on the driver connection (same transaction): the check-in, its counters and
+    # its audit event (see `_insert_count_and_log_sql`). The write is declared to the audit guard
+    # before it is sent, the event once the database confirms it was inserted.
+    note_write(session, "checkin")
     connection = await driver_connection(session)
-    row = await connection.fetchrow(statement.sql, *statement.arguments(values))
+    row = await connection.fetchrow(write.statement.sql, *write.arguments)
     if row is None:
-        # Nothing counted: either the person already took part (the insert did nothing), or the
-        # station was closed in between (the insert is rolled back with the refusal).
+        # Nothing written: either the person already took part (the insert did nothing), or the
+        # station is not (or no longer) open.
         state_now = await session.scalar(
             select(StationRound.state).where(StationRound.round_id == round_.id, StationRound.station_id == station.id)
         )
@@ -623,12 +708,125 @@ async def check_in(
             raise Conflict("Émargement simultané ailleurs : réessayez dans un instant.", code="concurrent_checkin")
         raise Conflict(_already_message(round_, *first, here=station), code="already_checked_in",
                        detail={"station_code": first[0].code, "checked_in_at": first[1].isoformat()})
-    assert row["events"] == 1  # counted ⇒ logged, in the same statement
     note_audit_event(session)
-    counts = tuple(row)[:6]
-    return CheckinResult(
-        station.code, round_.number, at, amount, payment, request.channel, StationCounts(*counts), voter.display_name
+    return _result(station, round_, request, write, row, voter)
+
+
+# --- The driver fast path: the tablet's check-in in two round trips, no session ------------------
+
+
+@cache
+def _tablet_checkin_sql(voter_kind: str | None) -> DriverStatement:
+    """The browser or tablet session (`services.auth.service._session_statement`, the same
+    columns), the station of its account or tablet, each round of its election with the
+    station's state in it, the rest of `_Context` and the voter (as `_station_context_sql`):
+    everything a tablet's check-in reads, in ONE round trip. No row: no such session."""
+    session_statement = auth_service._session_statement()  # noqa: SLF001 - the same columns, read here
+    bureaux = (
+        select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
+        .where(StationBureau.station_id == Station.id)
+        .scalar_subquery()
     )
+    statement = (
+        session_statement.add_columns(
+            *(getattr(Station, name).label(f"s_{name}") for name in _STATION_COLUMNS),
+            *(getattr(Round, name).label(f"r_{name}") for name in _ROUND_COLUMNS),
+            *(getattr(Election, name).label(f"e_{name}") for name in _ELECTION_COLUMNS),
+            StationRound.state,
+            PollingExercise.lists_election_id,
+            ElectionPrivacyKey.election_id.label("keys_election_id"),
+            ElectionPrivacyKey.token_secret_wrapped,
+            ElectionPrivacyKey.display_key_wrapped,
+            RegistryState.election_id.label("registry_election_id"),
+            bureaux.label("area"),
+        )
+        .outerjoin(Station, Station.code == func.coalesce(Account.station_code, Tablet.station_code))
+        .outerjoin(Election, Election.id == Station.election_id)
+        .outerjoin(Round, Round.election_id == Station.election_id)
+        .outerjoin(StationRound, and_(StationRound.round_id == Round.id, StationRound.station_id == Station.id))
+        .outerjoin(PollingExercise, PollingExercise.election_id == Election.id)
+        .outerjoin(ElectionPrivacyKey, ElectionPrivacyKey.election_id == Election.id)
+        .outerjoin(RegistryState, RegistryState.id == 1)
+        .order_by(Round.number)
+    )
+    if voter_kind is not None:
+        voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
+        statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
+    return driver_sql(statement)
+
+
+@cache
+def _round_1_paid_sql() -> DriverStatement:
+    """`round_1_paid`'s read, for the driver connection."""
+    return driver_sql(
+        select(Checkin.contribution_cents)
+        .join(Round, Round.id == Checkin.round_id)
+        .where(
+            Round.election_id == bindparam("election_id", type_=Integer),
+            Round.number == 1,
+            Checkin.token == bindparam("token", type_=LargeBinary),
+        )
+    )
+
+
+async def check_in_on_driver(
+    connection: asyncpg.Connection, request: Request, authorize: Callable[[Request, Principal | None], Awaitable[Principal | None]],
+    body: CheckinRequest, world: Territory,
+) -> CheckinResult:
+    """A tablet's (or a station member's) check-in on a bare driver connection, without a session
+    (`services.app.FastPaths`, `driver_fast_path`): ONE read (the session, its station, round,
+    context and voter: `_tablet_checkin_sql`), the route's access rule applied to the principal
+    read (`authorize`: the same `Access` object, CSRF included), the same checks as `check_in`,
+    then ONE write (the check-in, its counters and its audit event: `_insert_count_and_log_sql`,
+    which itself re-checks the station's state under a row lock and the one vote per round),
+    sent in autocommit: a single statement is atomic on its own.
+
+    Only the common case is decided here; anything else raises (`HandOver` or the refusal) before
+    the write, or after a write that wrote nothing, and the regular route answers it: a refusal,
+    an API token, an exercise, a voter of another station, a person already checked in."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token or request.headers.get("authorization"):
+        raise HandOver
+    match = registry._REF.match(body.voter_ref.strip().upper()) if body.voter_ref else None  # noqa: SLF001
+    if match is None:
+        raise HandOver  # « électeur introuvable », worded by the regular route
+    statement = _tablet_checkin_sql(match[1])
+    rows = await connection.fetch(
+        statement.sql,
+        *statement.arguments({"token_sha256": sha256_hex(token), "department": match[2], "row_id": int(match[3])}),
+    )
+    principal = await authorize(request, auth_service.principal_from_session_row(rows[0] if rows else None, token))
+    if principal is None or rows[0]["s_id"] is None:
+        raise HandOver  # « bureau inconnu », worded by the regular route
+    station = _view(StationView, rows[0], "s_", _STATION_COLUMNS)
+    rounds = [_view(RoundView, row, "r_", _ROUND_COLUMNS) for row in rows if row["r_id"] is not None]
+    round_ = pick_active_round(rounds)
+    row = rows[rounds.index(round_)]
+    context = _Context(
+        _view(ElectionView, row, "e_", _ELECTION_COLUMNS),  # type: ignore[arg-type] - the columns it reads
+        row["state"], row["lists_election_id"], row["keys_election_id"] is not None, row["token_secret_wrapped"],
+        row["display_key_wrapped"], row["registry_election_id"],
+        frozenset(tuple(item.split(":", 2)) for item in (row["area"] or ())),
+    )
+    election, paper, states = _checked_station(station, round_, body, context)
+    if row["v_id"] is None or context.lists_election_id is not None:
+        raise HandOver  # unknown voter, or an exercise (the rehearsed election's rules)
+    voter = _voter_of(row, world, "v_")
+    if (voter.department_code, voter.commune_code, voter.bureau_code) not in context.area:
+        raise HandOver  # « son bureau est le … »: worded by the regular route
+    _checked_eligibility(voter, election, context, body)
+    keys = privacy.keys_from_wrapped(election.id, context.token_wrapped, context.display_wrapped, exists=context.keys_exist)
+    voter_token = keys.token(registry.voter_identity(voter))
+    covered = False
+    if round_.number == 2 and election.contribution_covers_both_rounds:  # as `round_1_paid`
+        paid_sql = _round_1_paid_sql()
+        paid = await connection.fetchval(paid_sql.sql, *paid_sql.arguments({"election_id": election.id, "token": voter_token}))
+        covered = paid is not None and paid >= election.contribution_min_cents
+    write = _write(principal.actor, station, round_, body, election, voter, keys, voter_token, covered, paper, states)
+    written = await connection.fetchrow(write.statement.sql, *write.arguments)
+    if written is None:
+        raise HandOver  # nothing written: already checked in, or the station closed meanwhile
+    return _result(station, round_, body, write, written, voter)
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,10 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
+import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.docs import get_swagger_ui_html
@@ -36,6 +37,20 @@ CONTENT_SECURITY_POLICY = (
 )
 
 
+DOCS_SECURITY_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
+SECURITY_HEADERS = [
+    *DOCS_SECURITY_HEADERS, (b"x-frame-options", b"DENY"), (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+]
+
+
+def with_security_headers(response: Response) -> Response:
+    """The headers `SecurityHeaders` adds, set on a response answered outside the middleware
+    stack (`FastPaths`), unless the response sets them itself."""
+    present = {name for name, _ in response.raw_headers}
+    response.raw_headers.extend(header for header in SECURITY_HEADERS if header[0] not in present)
+    return response
+
+
 class SecurityHeaders:
     """Adds the security headers to every HTTP response.
 
@@ -50,9 +65,7 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        extra = [(b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin")]
-        if not scope["path"].startswith("/docs"):
-            extra += [(b"x-frame-options", b"DENY"), (b"content-security-policy", CONTENT_SECURITY_POLICY.encode())]
+        extra = SECURITY_HEADERS if not scope["path"].startswith("/docs") else DOCS_SECURITY_HEADERS
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -68,6 +81,10 @@ FAST_BODY_LIMIT = 64 * 1024
 # A fast path: `async (request, session) -> Response`, run by `FastPaths` instead of FastAPI's
 # routing and dependency machinery for one (method, path); it raises to hand the request over.
 FastPath = Callable[[Request, AsyncSession], Awaitable[Response]]
+# A driver fast path: `async (request, connection) -> Response`, on a bare asyncpg connection
+# (no session, no transaction: see `db.pooled_driver_connection`); it raises to hand over.
+DriverFastPath = Callable[[Request, asyncpg.Connection], Awaitable[Response]]
+DriverConnections = Callable[[], AbstractAsyncContextManager[asyncpg.Connection]]
 
 
 class FastPaths:
@@ -75,25 +92,51 @@ class FastPaths:
     none of FastAPI's per-request machinery (router walk, dependency solving, exception
     middlewares), which costs more CPU than the check-in itself.
 
-    A route opts in by giving its endpoint a `fast_path` attribute (see `create_app`). The
-    route stays declared as usual, with its `Access` rule: the fast path calls the SAME rule
-    object itself. Only success is answered here, with the request's one commit before the
-    answer, as `DbSession` does; on ANY exception (a refusal, invalid input, an error of the
-    database) the session is rolled back — nothing is recorded — and the request, body
-    included, is replayed to the regular route, which answers exactly as it always did (the
-    same French messages, the same statuses). A refusal thus costs two attempts: refusals
-    are rare, and the regular route is the only one that ever renders them.
+    A route opts in by giving its endpoint a `fast_path` attribute, or a `driver_fast_path`
+    one (see `create_app`). The route stays declared as usual, with its `Access` rule: the
+    fast path applies the SAME rule object itself. Only success is answered here; on ANY
+    exception (a refusal, invalid input, an error of the database) nothing is recorded and
+    the request, body included, is replayed to the regular route, which answers exactly as it
+    always did (the same French messages, the same statuses). A refusal thus costs two
+    attempts: refusals are rare, and the regular route is the only one that ever renders them.
+
+    - `fast_path(request, session)`: the request session of `DbSession`, with its one commit
+      before the answer and a rollback on any exception;
+    - `driver_fast_path(request, connection)`: a bare asyncpg connection from the pool (no
+      session, no transaction, each statement autocommits: `db.pooled_driver_connection`).
+      Such a handler sends at most ONE write, last, self-contained (it checks what it depends
+      on and records its audit event in the same statement), so that whatever it raises,
+      nothing was written. Under the tests (request session overridden), the connection is
+      the test session's, inside a savepoint rolled back on any exception.
     """
 
     def __init__(
-        self, app: ASGIApp, routes: dict[tuple[str, str], FastPath], sessions: Callable[[], Callable[[], AsyncIterator[AsyncSession]]]
+        self,
+        app: ASGIApp,
+        routes: dict[tuple[str, str], FastPath],
+        sessions: Callable[[], Callable[[], AsyncIterator[AsyncSession]]],
+        driver_routes: dict[tuple[str, str], DriverFastPath] | None = None,
+        connections: Callable[[], DriverConnections] | None = None,
     ) -> None:
         self.app = app
         self.routes = routes  # filled by create_app once the routers are included
         self.sessions = sessions  # the request session's dependency (`db.get_session`, or the tests' override)
+        self.driver_routes = driver_routes if driver_routes is not None else {}
+        self.connections = connections or (lambda: db.pooled_driver_connection)
+
+    def handles(self, scope: Scope) -> bool:
+        key = (scope.get("method", ""), scope.get("path", ""))
+        return key in self.driver_routes or key in self.routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        handler = self.routes.get((scope.get("method", ""), scope.get("path", ""))) if scope["type"] == "http" else None
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        key = (scope.get("method", ""), scope.get("path", ""))
+        handler = self.driver_routes.get(key)
+        on_driver = handler is not None
+        if handler is None:
+            handler = self.routes.get(key)
         if handler is None:
             await self.app(scope, receive, send)
             return
@@ -108,9 +151,9 @@ class FastPaths:
             more = message.get("more_body", False)
         body = b"".join(chunks)
         if not more:
-            response = await self._attempt(handler, scope, body)
+            response = await (self._attempt_on_driver if on_driver else self._attempt)(handler, scope, body)
             if response is not None:
-                await response(scope, receive, send)
+                await with_security_headers(response)(scope, receive, send)
                 return
         # The regular route: the body read so far first, then (if any) the rest from the client.
         replayed: list[Message] = [{"type": "http.request", "body": body, "more_body": more}]
@@ -120,12 +163,16 @@ class FastPaths:
 
         await self.app(scope, replay, send)
 
-    async def _attempt(self, handler: FastPath, scope: Scope, body: bytes) -> Response | None:
+    @staticmethod
+    def _request(scope: Scope, body: bytes) -> Request:
         async def body_once() -> Message:
             return {"type": "http.request", "body": body, "more_body": False}
 
         # Its own copy of the request state: a failed attempt leaves nothing to the regular route.
-        request = Request({**scope, "state": dict(scope.get("state") or {})}, body_once)
+        return Request({**scope, "state": dict(scope.get("state") or {})}, body_once)
+
+    async def _attempt(self, handler: FastPath, scope: Scope, body: bytes) -> Response | None:
+        request = self._request(scope, body)
         try:
             # The very dependency `DbSession` runs: one commit after the handler, before the
             # answer; a rollback on any exception.
@@ -133,6 +180,51 @@ class FastPaths:
                 return await handler(request, session)
         except Exception:  # noqa: BLE001 - handed over to the regular route, which answers it
             return None
+
+    async def _attempt_on_driver(self, handler: DriverFastPath, scope: Scope, body: bytes) -> Response | None:
+        request = self._request(scope, body)
+        try:
+            async with self.connections()() as connection:
+                return await handler(request, connection)
+        except Exception:  # noqa: BLE001 - handed over to the regular route, which answers it
+            return None
+
+
+def session_driver_connections(
+    sessions: Callable[[], AsyncIterator[AsyncSession]],
+) -> DriverConnections:
+    """Driver connections taken from a request-session dependency (the tests' override: their
+    session is inside a transaction rolled back after the test): the session's connection,
+    inside its own savepoint, released after the handler, rolled back on any exception."""
+
+    @asynccontextmanager
+    async def connection() -> AsyncIterator[asyncpg.Connection]:
+        async with asynccontextmanager(sessions)() as session:
+            yield await db.driver_connection(session)
+
+    return connection
+
+
+class Application(FastAPI):
+    """FastAPI, with the hot routes (`FastPaths`) dispatched BEFORE its middleware stack: the
+    error, telemetry and body-limit middlewares and the routing cost CPU on every request, and
+    a fast path needs none of them (it catches everything and hands over to the full stack,
+    which answers exactly as always). Every other request goes through the full stack."""
+
+    fast_entry: ASGIApp | None = None  # the security headers around `FastPaths` (set by create_app)
+    fast_paths: FastPaths | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if self.fast_paths is not None and scope["type"] == "http" and self.fast_paths.handles(scope):
+            if self.root_path:
+                scope["root_path"] = self.root_path
+            await self.fast_entry(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+    async def full_stack(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """The application as FastAPI serves it: where a fast path hands a request over."""
+        await super().__call__(scope, receive, send)
 
 
 def _error_response(request: Request, status: int, code: str, message: str, detail: dict | None = None) -> Response:
@@ -247,7 +339,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(*, run_background_jobs: bool = True) -> FastAPI:
     domains = load_domains()
-    app = FastAPI(
+    app = Application(
         title="primaires",
         summary="API de l'organisation d'une primaire ouverte",
         version="0.1.0",
@@ -263,8 +355,23 @@ def create_app(*, run_background_jobs: bool = True) -> FastAPI:
     app.add_exception_handler(Exception, _unexpected_error)
 
     fast_paths: dict[tuple[str, str], FastPath] = {}
-    app.add_middleware(FastPaths, routes=fast_paths, sessions=lambda: app.dependency_overrides.get(db.get_session, db.get_session))
-    app.add_middleware(SecurityHeaders)  # added last: outermost, so fast answers get the headers too
+    driver_fast_paths: dict[tuple[str, str], DriverFastPath] = {}
+
+    def driver_connections() -> DriverConnections:
+        overridden = app.dependency_overrides.get(db.get_session)
+        return db.pooled_driver_connection if overridden is None else session_driver_connections(overridden)
+
+    app.fast_paths = FastPaths(
+        app.full_stack,
+        routes=fast_paths,
+        sessions=lambda: app.dependency_overrides.get(db.get_session, db.get_session),
+        driver_routes=driver_fast_paths,
+        connections=driver_connections,
+    )
+    # Fast answers get the security headers from `FastPaths` itself (`with_security_headers`), a
+    # request handed over gets them in the full stack.
+    app.fast_entry = app.fast_paths
+    app.add_middleware(SecurityHeaders)
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
 
@@ -305,4 +412,8 @@ def create_app(*, run_background_jobs: bool = True) -> FastAPI:
         if fast is not None:
             for method in route.methods:
                 fast_paths[(method, path)] = fast
+        on_driver = getattr(route.endpoint, "driver_fast_path", None)
+        if on_driver is not None:
+            for method in route.methods:
+                driver_fast_paths[(method, path)] = on_driver
     return app

@@ -79,7 +79,12 @@ class Access:
         return self.public or (role is not None and role in self.roles)
 
     async def __call__(self, request: Request, session: DbSession) -> Principal | None:
-        principal = await load_principal(request, session)
+        return await self.authorize(request, await load_principal(request, session))
+
+    async def authorize(self, request: Request, principal: Principal | None) -> Principal | None:
+        """The rule applied to the principal of the request (as `load_principal` finds it):
+        raises `Unauthenticated` or `Forbidden`, else returns the principal. Hot paths that
+        read the principal together with their own data (`polling.checkin`) call it too."""
         if principal is None and not self.public:
             raise Unauthenticated("Vous devez vous connecter pour accéder à cette page.")
         if request.method not in SAFE_METHODS and self.csrf and (principal is None or principal.via != "token"):

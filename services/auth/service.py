@@ -325,7 +325,13 @@ async def principal_from_session_token(session: AsyncSession, token: str) -> Pri
     # request of a signed-in user or tablet runs it, and SQLAlchemy's execution and result
     # machinery cost several times the CPU of the query itself.
     connection = await driver_connection(session)
-    row = await connection.fetchrow(_session_sql(), sha256_hex(token))
+    return principal_from_session_row(await connection.fetchrow(_session_sql(), sha256_hex(token)), token)
+
+
+def principal_from_session_row(row, token: str) -> Principal | None:  # noqa: ANN001 - a record of `_session_statement`
+    """The principal of a row of `_session_statement` (None: no such session): None if the
+    session is revoked or expired, its account gone or deactivated, or its tablet revoked.
+    Hot paths that read the session within their own statement call it on their row."""
     if row is None or row["revoked_at"] is not None or row["expires_at"] <= utcnow():
         return None
     if row["account_id"] is not None:

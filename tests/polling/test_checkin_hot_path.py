@@ -67,35 +67,38 @@ async def test_the_api_answer_has_the_shape_of_checkin_out(client, users, sessio
 async def test_the_fast_path_answers_success_and_hands_refusals_to_the_route(
     client, users, session, world: World, monkeypatch, count_writes  # noqa: ANN001
 ) -> None:
-    """`services.app.FastPaths` answers a check-in without FastAPI's machinery; a refusal is
-    rolled back there and answered by the regular route, in French, with nothing recorded."""
-    import sys
-
+    """`services.app.FastPaths` answers a check-in on a bare driver connection, without
+    FastAPI's machinery nor a session; a refusal writes nothing there and is answered by the
+    regular route, in French, with nothing recorded."""
     from polling import api
 
     calls: list[str] = []
-    original = api._check_in  # noqa: SLF001
+    on_driver, regular = checkin.check_in_on_driver, api._check_in  # noqa: SLF001
 
-    async def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
-        caller = sys._getframe(1).f_code.co_name  # noqa: SLF001
-        calls.append(caller)
-        return await original(*args, **kwargs)
+    async def spied_driver(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append("driver")
+        return await on_driver(*args, **kwargs)
 
-    monkeypatch.setattr(api, "_check_in", spied)
+    async def spied_regular(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append("route")
+        return await regular(*args, **kwargs)
+
+    monkeypatch.setattr(checkin, "check_in_on_driver", spied_driver)
+    monkeypatch.setattr(api, "_check_in", spied_regular)
     await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
     ref = await client_free_search(session, world)
     body = {"ref": ref, "contribution_cents": 200, "payment": "cash", "charter_signed": True}
     assert (await client.post("/api/v1/polling/checkins", json=body)).status_code == 201
-    assert calls == ["_fast_check_in"]  # answered by the fast path alone
+    assert calls == ["driver"]  # answered by the fast path alone
 
     calls.clear()
     writes = await count_writes()
     again = await client.post("/api/v1/polling/checkins", json=body)
     assert again.status_code == 409 and again.json()["code"] == "already_checked_in"
     assert again.json()["message"].startswith("Déjà émargé pour le tour 1 : dans ce bureau")
-    assert calls == ["_fast_check_in", "create_checkin"]  # tried, rolled back, answered by the route
+    assert calls == ["driver", "route"]  # tried, nothing written, answered by the route
     assert await count_writes() == writes
 
     calls.clear()

@@ -114,3 +114,72 @@ async def test_a_stampede_of_tablets_records_one_check_in(committed_world: Commi
     finally:
         for session in sessions:
             await session.close()
+
+
+async def test_a_stampede_on_the_driver_path_records_one_check_in(committed_world: CommittedWorld) -> None:
+    """The tablets' driver fast path, as in production: pooled connections, NO transaction
+    around the one write (a single statement is atomic on its own). Eight tablets of both
+    stations check the same person in at once: one check-in, its counters and its event."""
+    from starlette.requests import Request
+
+    from polling import api
+    from polling.models import StationRound
+    from services import db
+    from services.auth import service as auth_service
+    from services.events import AuditEvent
+    from tests.conftest import CSRF_COOKIE_VALUE, TEST_ACTOR, csrf_token
+    from voter_registry import service as registry
+    from voter_registry.search import SearchScope, VoterQuery
+    from voter_registry.territory_cache import territory
+
+    world = committed_world
+    async with world.database.sessionmaker() as session:
+        election = await elections.get_election(session, world.election_id)
+        found = await registry.search_voters(session, ORGANISER, VoterQuery(name="votantkm"), SearchScope(department="33"), election=election)
+        ref = found.hits[0].voter.ref
+        tokens = []
+        for index in range(8):
+            _pairing, code = await auth_service.issue_pairing_code(session, TEST_ACTOR, world.bordeaux_code)
+            _tablet, token = await auth_service.pair_tablet(session, code, f"Tablette ruée {index}", "198.51.100.9")
+            tokens.append(token)
+        await session.commit()
+        places = await territory(session)
+
+    def tablet_request(token: str) -> Request:
+        cookie = f"primaires_session={token}; primaires_csrf={CSRF_COOKIE_VALUE}"
+        headers = [(b"cookie", cookie.encode()), (b"x-csrf-token", csrf_token(token).encode())]
+        return Request({"type": "http", "method": "POST", "path": "/api/v1/polling/checkins", "headers": headers, "query_string": b""})
+
+    gate = asyncio.Event()
+
+    async def attempt(token: str) -> str:
+        async with db.pooled_driver_connection(world.database) as connection:
+            assert not connection.is_in_transaction()
+            await gate.wait()
+            try:
+                await checkin.check_in_on_driver(connection, tablet_request(token), api._STATION_STAFF_RULE.authorize, request(ref), places)  # noqa: SLF001
+            except checkin.HandOver:
+                return "handed over"
+            return "won"
+
+    tasks = [asyncio.create_task(attempt(token)) for token in tokens]
+    await asyncio.sleep(0.2)
+    gate.set()
+    outcomes = await asyncio.gather(*tasks)
+    assert sorted(outcomes) == ["handed over"] * 7 + ["won"], outcomes
+    async with world.database.sessionmaker() as session:
+        station = await service.station_by_code(session, world.bordeaux_code)
+        rows = await session.scalar(
+            select(func.count()).select_from(Checkin).where(Checkin.round_id == world.round_id, Checkin.station_id == station.id)
+        )
+        counted = await session.scalar(
+            select(StationRound.checkins_tablet + StationRound.checkins_paper).where(
+                StationRound.round_id == world.round_id, StationRound.station_id == station.id
+            )
+        )
+        logged = await session.scalar(
+            select(func.count()).select_from(AuditEvent).where(
+                AuditEvent.kind == "polling.checked_in", AuditEvent.subjects["station_code"].astext == world.bordeaux_code
+            )
+        )
+    assert rows == counted == logged  # whatever the interleaving, with the other tests' check-ins

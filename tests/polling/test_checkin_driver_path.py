@@ -1,0 +1,237 @@
+"""The tablet check-in's driver fast path (`checkin.check_in_on_driver`, no session, one read and
+one self-contained write): every refusal of the access rule and of the check-in is still
+answered by the regular route, in French, with nothing recorded; the one write is all or
+nothing on its own; the pooled driver connection has no transaction around its statements."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+
+from polling import api, checkin, service
+from polling.models import Checkin, StationRound, StationState
+from services import db
+from services.auth import service as auth_service
+from services.auth.models import Account, Tablet, WebSession
+from services.auth.roles import Role
+from services.events import AUDIT_COLUMNS, Actor, AuditEvent, audit_row
+from tests.conftest import TEST_ACTOR
+from tests.polling.conftest import ORGANISER, World
+from tests.polling.test_checkin_hot_path import client_free_search
+
+BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
+
+
+@pytest.fixture
+def paths(monkeypatch) -> list[str]:  # noqa: ANN001
+    """Which code answered: « driver » (tried), « route » (the regular route)."""
+    calls: list[str] = []
+    on_driver, regular = checkin.check_in_on_driver, api._check_in  # noqa: SLF001
+
+    async def spied_driver(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append("driver")
+        return await on_driver(*args, **kwargs)
+
+    async def spied_regular(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append("route")
+        return await regular(*args, **kwargs)
+
+    monkeypatch.setattr(checkin, "check_in_on_driver", spied_driver)
+    monkeypatch.setattr(api, "_check_in", spied_regular)
+    return calls
+
+
+async def _opened(session, world: World) -> str:  # noqa: ANN001
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    return await client_free_search(session, world)
+
+
+async def _nothing_recorded(session, count_writes, before: int) -> None:  # noqa: ANN001
+    assert await count_writes() == before
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == 0
+
+
+async def test_an_account_of_the_station_checks_in_on_the_driver_path(client, users, session, world: World, paths) -> None:  # noqa: ANN001
+    await users.as_role(client, Role.PRESIDENT, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 201, response.text
+    assert paths == ["driver"]
+    # The security headers, set by FastPaths itself (outside the middleware stack), once each.
+    assert response.headers["x-frame-options"] == "DENY" and response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'self'" in response.headers["content-security-policy"]
+    assert len(response.headers.get_list("x-frame-options")) == 1
+    event = await session.scalar(select(AuditEvent).where(AuditEvent.kind == "polling.checked_in"))
+    assert event is not None and event.actor.startswith("account:") and event.actor_scope == world.bordeaux.code
+
+
+async def test_expired_revoked_and_unknown_sessions_are_refused_by_the_route(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    who = await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    digest = auth_service.sha256_hex(who.session_token)
+    before = await count_writes()
+    for change in ({"expires_at": db.utcnow() - timedelta(seconds=1)}, {"revoked_at": db.utcnow()}):
+        await session.execute(update(WebSession).where(WebSession.token_sha256 == digest).values(**change))
+        await session.commit()  # (a request that fails rolls back what the test left uncommitted)
+        before = await count_writes()
+        paths.clear()
+        response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+        assert response.status_code == 401, change
+        assert "connecter" in response.json()["message"]
+        assert paths == ["driver"]  # tried, refused by the regular route's rule (before its handler)
+        await _nothing_recorded(session, count_writes, before)
+    client.cookies.set("primaires_session", "inconnu")
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 401
+    await _nothing_recorded(session, count_writes, before)
+
+
+@pytest.mark.unaudited_writes  # the account is switched off straight in its table (sessions kept)
+async def test_a_deactivated_account_and_a_revoked_tablet_are_refused(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    code = world.bordeaux.code  # (a refused request expires the test session's objects)
+    president = await users.as_role(client, Role.PRESIDENT, station=code)
+    ref = await _opened(session, world)
+    await session.execute(update(Account).where(Account.id == president.account_id).values(active=False))
+    await session.commit()
+    before = await count_writes()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 401
+    await _nothing_recorded(session, count_writes, before)
+
+    tablet = await users.as_role(client, Role.TABLET, station=code)
+    await auth_service.revoke_tablet(session, TEST_ACTOR, await session.get(Tablet, tablet.tablet_id))
+    await session.commit()
+    before = await count_writes()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 401
+    await _nothing_recorded(session, count_writes, before)
+
+
+async def test_other_roles_and_a_missing_csrf_token_are_refused(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    code = world.bordeaux.code  # (a refused request expires the test session's objects)
+    await users.as_role(client, Role.ORGANISER)
+    ref = await _opened(session, world)
+    before = await count_writes()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 403 and "rôle" in response.json()["message"]
+    await _nothing_recorded(session, count_writes, before)
+
+    await users.as_role(client, Role.TABLET, station=code)
+    del client.headers["x-csrf-token"]
+    before = await count_writes()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 403 and response.json()["code"] == "csrf_failed"
+    await _nothing_recorded(session, count_writes, before)
+
+
+async def test_an_api_token_is_answered_by_the_regular_route(client, users, session, world: World, paths) -> None:  # noqa: ANN001
+    account = await users.create(Role.PRESIDENT, station=world.bordeaux.code)
+    raw = await users.api_token(account)
+    ref = await _opened(session, world)
+    client.cookies.clear()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY}, headers={"authorization": f"Bearer {raw}"})
+    assert response.status_code == 201, response.text
+    assert paths == ["driver", "route"]
+
+
+async def test_check_in_refusals_are_worded_by_the_route(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    before = await count_writes()
+    cases = [
+        ({"ref": ref, **BODY, "contribution_cents": 50}, 422, "contribution_too_low"),
+        ({"ref": ref, **BODY, "charter_signed": False}, 422, "charter_not_signed"),
+        ({"ref": "L-33-999999999", **BODY}, 404, "unknown_voter"),
+        ({"ref": "n'importe quoi", **BODY}, 404, "unknown_voter"),
+    ]
+    for body, status, code in cases:
+        paths.clear()
+        response = await client.post("/api/v1/polling/checkins", json=body)
+        assert (response.status_code, response.json()["code"]) == (status, code), body
+        assert paths == ["driver", "route"], body
+        await _nothing_recorded(session, count_writes, before)
+    for expired in (world.bordeaux, world.round_1):  # (a refused request expires the test session's objects)
+        await session.refresh(expired)
+    await service.close_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    before = await count_writes()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+    assert response.status_code == 409 and response.json()["code"] == "station_not_open"
+    await _nothing_recorded(session, count_writes, before)
+
+
+async def test_the_one_write_writes_nothing_when_the_station_is_not_open(session, world: World, count_writes) -> None:  # noqa: ANN001
+    """What the autocommitted driver path relies on: the statement itself refuses a station
+    that is not in an accepted state — no check-in, no counter, no event — with no rollback."""
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.execute(
+        update(StationRound)
+        .where(StationRound.round_id == world.round_1.id, StationRound.station_id == world.bordeaux.id)
+        .values(state=StationState.CLOSED.value)
+    )
+    await session.flush()
+    before = await count_writes()
+    now = db.utcnow()
+    actor = Actor(id="tablet:1", role="tablet", scope=world.bordeaux.code)
+    event = audit_row("polling.checked_in", actor, {"round_id": world.round_1.id}, {"contribution_cents": 200}, now)
+    statement = checkin._insert_count_and_log_sql(False)  # noqa: SLF001
+    values = {
+        "p_department_code": "33", "p_round_id": world.round_1.id, "p_token": b"t" * 32, "p_station_id": world.bordeaux.id,
+        "p_checked_in_at": now, "p_recorded_at": now, "p_contribution_cents": 200, "p_payment": "cash",
+        "p_channel": "tablet", "p_display": b"x", "p_cash_cents": 200, "p_cheque_cents": 0, "p_covered": 0,
+        "p_states": [StationState.OPEN.value],
+        **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
+    }
+    connection = await db.driver_connection(session)
+    assert await connection.fetchrow(statement.sql, *statement.arguments(values)) is None
+    assert await count_writes() == before  # nothing at all, in no table
+    values["p_states"] = [StationState.OPEN.value, StationState.CLOSED.value]  # a paper late entry
+    row = await connection.fetchrow(statement.sql, *statement.arguments(values))
+    assert row is not None and row["events"] == 1 and row["checkins_tablet"] == 1
+    db.note_write(session, "checkin")
+    db.note_audit_event(session)
+
+
+async def test_the_pooled_driver_connection_autocommits_and_goes_back(database) -> None:  # noqa: ANN001
+    pool = database.engine.sync_engine.pool
+    idle = pool.checkedin()
+    async with db.pooled_driver_connection() as connection:
+        assert not connection.is_in_transaction()
+        assert await connection.fetchval("SELECT 1") == 1
+        assert not connection.is_in_transaction()  # each statement commits on its own
+    with pytest.raises(ZeroDivisionError):
+        async with db.pooled_driver_connection() as connection:
+            await connection.fetchval("SELECT 1")
+            raise ZeroDivisionError
+    assert pool.checkedin() >= max(idle, 1)  # returned, not leaked
+    assert pool.checkedout() == 0 or pool.checkedout() <= pool.size()
+
+
+async def test_round_two_on_the_driver_path_counts_the_round_one_contribution(
+    client, users, session, world: World, paths, monkeypatch  # noqa: ANN001
+) -> None:
+    from services.elections import service as elections
+    from services.elections.models import Phase
+    from tests.polling.conftest import AUTHORITY
+
+    # Round 1 is taken to « proclaimed » by hand (see test_checkin.without_results_checks).
+    monkeypatch.setattr(elections, "_transition_checks", [])
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    for phase, actor in ((Phase.POLLS_CLOSED, ORGANISER), (Phase.RESULTS_VALIDATED, ORGANISER), (Phase.PROCLAIMED, AUTHORITY)):
+        await elections.change_phase(session, actor, world.round_1, phase)
+    candidates = await elections.candidates_of(session, world.election.id)
+    await elections.set_ballot(session, ORGANISER, world.round_2, [c.id for c in candidates[:2]])
+    await elections.change_phase(session, ORGANISER, world.round_2, Phase.POLLS_OPEN)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_2)
+    await session.commit()
+    paths.clear()
+    response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY, "contribution_cents": 0, "payment": "covered"})
+    assert response.status_code == 201, response.text
+    assert paths == ["driver"]
+    answer = response.json()
+    assert (answer["round_number"], answer["payment"], answer["counts"]["covered"]) == (2, "covered", 1)
