@@ -111,6 +111,14 @@ async def read_station(station_code: str, session: DbSession, who: StationsReade
     )
 
 
+def _checkin_request(body: CheckinIn) -> CheckinRequest:
+    return CheckinRequest(
+        voter_ref=body.ref, contribution_cents=body.contribution_cents, payment=body.payment,
+        charter_signed=body.charter_signed, channel=body.channel, identity_checked=body.identity_checked,
+        checked_in_at=body.checked_in_at,
+    )
+
+
 async def _check_in(session: AsyncSession, who: Principal, body: CheckinIn) -> Response:
     found = await checkin.station_checkin_context(session, who.station_code or "", body.ref)
     if found is None:
@@ -121,11 +129,7 @@ async def _check_in(session: AsyncSession, who: Principal, body: CheckinIn) -> R
         who.actor,
         station,
         round_,
-        CheckinRequest(
-            voter_ref=body.ref, contribution_cents=body.contribution_cents, payment=body.payment,
-            charter_signed=body.charter_signed, channel=body.channel, identity_checked=body.identity_checked,
-            checked_in_at=body.checked_in_at,
-        ),
+        _checkin_request(body),
         context,
     )
     return _checkin_response(result)
@@ -170,11 +174,7 @@ async def _driver_check_in(request: Request, connection: asyncpg.Connection) -> 
     body = CheckinIn.model_validate_json(await request.body())
     result = await checkin.check_in_on_driver(
         connection, request, _STATION_STAFF_RULE.authorize,
-        CheckinRequest(
-            voter_ref=body.ref, contribution_cents=body.contribution_cents, payment=body.payment,
-            charter_signed=body.charter_signed, channel=body.channel, identity_checked=body.identity_checked,
-            checked_in_at=body.checked_in_at,
-        ),
+        _checkin_request(body),
         world,
     )
     return _checkin_response(result)

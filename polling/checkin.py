@@ -373,6 +373,46 @@ _ELECTION_COLUMNS = (
 )
 
 
+def _context_columns() -> list:
+    """What both check-in reads take besides the session: the station, each round of its
+    election and the station's state in it, the election, and the rest of `_Context`."""
+    bureaux = (
+        select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
+        .where(StationBureau.station_id == Station.id)
+        .scalar_subquery()
+    )
+    return [
+        *(getattr(Station, name).label(f"s_{name}") for name in _STATION_COLUMNS),
+        *(getattr(Round, name).label(f"r_{name}") for name in _ROUND_COLUMNS),
+        *(getattr(Election, name).label(f"e_{name}") for name in _ELECTION_COLUMNS),
+        StationRound.state,
+        PollingExercise.lists_election_id,
+        ElectionPrivacyKey.election_id.label("keys_election_id"),
+        ElectionPrivacyKey.token_secret_wrapped,
+        ElectionPrivacyKey.display_key_wrapped,
+        RegistryState.election_id.label("registry_election_id"),
+        bureaux.label("area"),
+    ]
+
+
+def _with_context(statement, voter_kind: str | None) -> DriverStatement:  # noqa: ANN001 - a Select joined to Station and Election
+    """`statement` joined to the rest of `_Context` (rows by round number), and to the voter
+    re-read by the registry's own statement (`voter_kind`: « L » or « S »), compiled for the
+    driver connection."""
+    statement = (
+        statement.outerjoin(Round, Round.election_id == Station.election_id)
+        .outerjoin(StationRound, and_(StationRound.round_id == Round.id, StationRound.station_id == Station.id))
+        .outerjoin(PollingExercise, PollingExercise.election_id == Election.id)
+        .outerjoin(ElectionPrivacyKey, ElectionPrivacyKey.election_id == Election.id)
+        .outerjoin(RegistryState, RegistryState.id == 1)
+        .order_by(Round.number)
+    )
+    if voter_kind is not None:
+        voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
+        statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
+    return driver_sql(statement)
+
+
 @cache
 def _station_context_sql(voter_kind: str | None) -> DriverStatement:
     """The station (by its code), each round of its election with the station's state in it,
@@ -380,38 +420,13 @@ def _station_context_sql(voter_kind: str | None) -> DriverStatement:
     re-read statement (`voter_kind`: « L » or « S ») joined as a subquery: the API check-in's
     station, round, context and voter in ONE round trip on the driver connection (built from
     the models, compiled once per kind)."""
-    bureaux = (
-        select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
-        .where(StationBureau.station_id == Station.id)
-        .scalar_subquery()
-    )
     statement = (
-        select(
-            *(getattr(Station, name).label(f"s_{name}") for name in _STATION_COLUMNS),
-            *(getattr(Round, name).label(f"r_{name}") for name in _ROUND_COLUMNS),
-            *(getattr(Election, name).label(f"e_{name}") for name in _ELECTION_COLUMNS),
-            StationRound.state,
-            PollingExercise.lists_election_id,
-            ElectionPrivacyKey.election_id.label("keys_election_id"),
-            ElectionPrivacyKey.token_secret_wrapped,
-            ElectionPrivacyKey.display_key_wrapped,
-            RegistryState.election_id.label("registry_election_id"),
-            bureaux.label("area"),
-        )
+        select(*_context_columns())
         .select_from(Station)
         .join(Election, Election.id == Station.election_id)
-        .outerjoin(Round, Round.election_id == Station.election_id)
-        .outerjoin(StationRound, and_(StationRound.round_id == Round.id, StationRound.station_id == Station.id))
-        .outerjoin(PollingExercise, PollingExercise.election_id == Election.id)
-        .outerjoin(ElectionPrivacyKey, ElectionPrivacyKey.election_id == Election.id)
-        .outerjoin(RegistryState, RegistryState.id == 1)
         .where(Station.code == bindparam("code", type_=String))
-        .order_by(Round.number)
     )
-    if voter_kind is not None:
-        voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
-        statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
-    return driver_sql(statement)
+    return _with_context(statement, voter_kind)
 
 
 @cache
@@ -722,37 +737,12 @@ def _tablet_checkin_sql(voter_kind: str | None) -> DriverStatement:
     station's state in it, the rest of `_Context` and the voter (as `_station_context_sql`):
     everything a tablet's check-in reads, in ONE round trip. No row: no such session."""
     session_statement = auth_service._session_statement()  # noqa: SLF001 - the same columns, read here
-    bureaux = (
-        select(func.array_agg(StationBureau.department_code + ":" + StationBureau.commune_code + ":" + StationBureau.bureau_code))
-        .where(StationBureau.station_id == Station.id)
-        .scalar_subquery()
-    )
     statement = (
-        session_statement.add_columns(
-            *(getattr(Station, name).label(f"s_{name}") for name in _STATION_COLUMNS),
-            *(getattr(Round, name).label(f"r_{name}") for name in _ROUND_COLUMNS),
-            *(getattr(Election, name).label(f"e_{name}") for name in _ELECTION_COLUMNS),
-            StationRound.state,
-            PollingExercise.lists_election_id,
-            ElectionPrivacyKey.election_id.label("keys_election_id"),
-            ElectionPrivacyKey.token_secret_wrapped,
-            ElectionPrivacyKey.display_key_wrapped,
-            RegistryState.election_id.label("registry_election_id"),
-            bureaux.label("area"),
-        )
+        session_statement.add_columns(*_context_columns())
         .outerjoin(Station, Station.code == func.coalesce(Account.station_code, Tablet.station_code))
         .outerjoin(Election, Election.id == Station.election_id)
-        .outerjoin(Round, Round.election_id == Station.election_id)
-        .outerjoin(StationRound, and_(StationRound.round_id == Round.id, StationRound.station_id == Station.id))
-        .outerjoin(PollingExercise, PollingExercise.election_id == Election.id)
-        .outerjoin(ElectionPrivacyKey, ElectionPrivacyKey.election_id == Election.id)
-        .outerjoin(RegistryState, RegistryState.id == 1)
-        .order_by(Round.number)
     )
-    if voter_kind is not None:
-        voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
-        statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
-    return driver_sql(statement)
+    return _with_context(statement, voter_kind)
 
 
 @cache
