@@ -502,6 +502,26 @@ _INSERT_EVENT = (
 )
 
 
+def lookup_row(
+    actor: Actor,
+    *,
+    election_id: int | None,
+    scope: SearchScope,
+    reached: str,
+    fields: list[str],
+    results: int,
+    channel: str,
+) -> tuple[Any, ...]:
+    """The audit row of one look-up (`events.RegistryLookup`), byte for byte what `record` writes."""
+    return audit_row(
+        events.RegistryLookup.kind,
+        actor,
+        {"election_id": election_id, "department_code": scope.department},
+        {"scope": scope.kind, "reached": reached, "fields": fields, "results": results, "channel": channel},
+        utcnow(),
+    )
+
+
 async def record_lookup(
     session: AsyncSession,
     actor: Actor,
@@ -514,15 +534,16 @@ async def record_lookup(
     channel: str,
 ) -> None:
     """Log one look-up in the transparency log (`events.RegistryLookup`), in the caller's transaction."""
-    row = audit_row(
-        events.RegistryLookup.kind,
-        actor,
-        {"election_id": election_id, "department_code": scope.department},
-        {"scope": scope.kind, "reached": reached, "fields": fields, "results": results, "channel": channel},
-        utcnow(),
+    row = lookup_row(
+        actor, election_id=election_id, scope=scope, reached=reached, fields=fields, results=results, channel=channel
     )
     await (await driver_connection(session)).execute(_INSERT_EVENT, *row)
     note_audit_event(session)
+
+
+def reached_of(results: SearchResults, scope: SearchScope) -> str:
+    """The `reached` of the look-up's audit event."""
+    return (results.reached or Level.AREA).value if results.levels_searched else scope.kind
 
 
 async def search_voters(
@@ -544,11 +565,45 @@ async def search_voters(
     `election` is the ORM object or any object with its `id` and dates (the fast path's);
     `registry_election`, when the caller already read it, spares a statement.
     """
+    prepared = prepare_search(query, scope, await territory(session))
+    if registry_election is _UNKNOWN:
+        registry_election = await registry_election_id(session)
+    results = await run_search(
+        await driver_connection(session), prepared, election=election, widen=widen, limit=limit,
+        registry_election=registry_election,
+    )
+    await record_lookup(
+        session,
+        actor,
+        election_id=registry_election,
+        scope=scope,
+        reached=reached_of(results, scope),
+        fields=query.fields(),
+        results=len(results.hits),
+        channel=channel,
+    )
+    return results
+
+
+@dataclass(frozen=True)
+class PreparedSearch:
+    """A query checked and planned against the territory: what `run_search` runs."""
+
+    plan: _Plan
+    typed_name: str
+    scope: SearchScope
+    world: Any  # territory_cache.Territory
+    levels: tuple[tuple[Level, tuple[str, ...]], ...]
+    notes: tuple[str, ...]
+
+
+def prepare_search(query: VoterQuery, scope: SearchScope, world: Any) -> PreparedSearch:
+    """Check `query` (raises `InvalidInput` / `QueryTooVague` in French) and decide which levels
+    to search, in which departments. Reads nothing from the database."""
     keys = name_query_keys(query.name)
     if not keys or len(keys[0].prefix) < 2:
         raise QueryTooVague("Tapez au moins les deux premières lettres du nom de naissance ou d'usage.")
     birth = parse_birth_query(query.birth)
-    world = await territory(session)
     communes: tuple[str, ...] = ()
     if query.commune.strip():
         text_ = query.commune.strip().upper()
@@ -561,12 +616,9 @@ async def search_voters(
                 raise InvalidInput(f"Commune « {query.commune.strip()[:60]} » inconnue.", code="unknown_commune")
             communes = tuple(c.code for c in found)
     plan = _Plan(keys, given_query_words(query.given_names), birth, communes)
-    typed_name = _glued(query.name)
-    if registry_election is _UNKNOWN:
-        registry_election = await registry_election_id(session)
-    connection = await driver_connection(session)
 
     levels: list[tuple[Level, tuple[str, ...]]] = []
+    notes: list[str] = []
     if scope.area:
         if not scope.department:
             raise InvalidInput("Le périmètre d'un bureau doit indiquer son département.", code="bad_scope")
@@ -575,7 +627,6 @@ async def search_voters(
     if scope.department:
         if not communes or scope.department in commune_departments:
             levels.append((Level.DEPARTMENT, (scope.department,)))
-    results = SearchResults()
     if scope.national:
         if commune_departments:
             others = tuple(d for d in commune_departments if d != scope.department)
@@ -584,13 +635,28 @@ async def search_voters(
         if others and (plan.given_words or birth or communes or not scope.national_needs_detail):
             levels.append((Level.NATIONAL, others))
         elif others:
-            results.notes.append(
+            notes.append(
                 "Pour chercher dans toute la France, ajoutez un prénom, la date ou l'année de naissance, ou la commune."
             )
+    return PreparedSearch(plan, _glued(query.name), scope, world, tuple(levels), tuple(notes))
 
+
+async def run_search(
+    connection: Any,  # an asyncpg connection (the session's, or a bare pool connection)
+    prepared: PreparedSearch,
+    *,
+    election: Election,
+    widen: str = "auto",
+    limit: int = DEFAULT_LIMIT,
+    registry_election: int | None,
+) -> SearchResults:
+    """The levels' reads and the ranking (no write: the caller logs the look-up)."""
+    plan, typed_name, scope, world = prepared.plan, prepared.typed_name, prepared.scope, prepared.world
+    birth = plan.birth
+    results = SearchResults(notes=list(prepared.notes))
     seen: set[str] = set()
     area_pairs = set(scope.area)
-    for level, departments in levels:
+    for level, departments in prepared.levels:
         results.levels_searched.append(level)
         sql, arguments = _level_query(plan, level, scope, departments, registry_election)
         rows = await connection.fetch(sql, *arguments)
@@ -630,15 +696,4 @@ async def search_voters(
             break
         if results.hits and widen == "auto":
             break
-
-    await record_lookup(
-        session,
-        actor,
-        election_id=registry_election,
-        scope=scope,
-        reached=(results.reached or Level.AREA).value if results.levels_searched else scope.kind,
-        fields=query.fields(),
-        results=len(results.hits),
-        channel=channel,
-    )
     return results
