@@ -1,4 +1,4 @@
-"""The search's hot path (`voter_registry.api._fast_search`, run by `services.app.FastPaths`):
+"""The search's hot path (`voter_registry.api._driver_search`, run by `services.app.FastPaths` on a bare pool connection):
 the same answers, bytes and audit rows as the regular route; refusals handed to the route,
 in French, with nothing recorded."""
 
@@ -19,7 +19,7 @@ from voter_registry.search import SearchScope
 
 
 def _spy(monkeypatch) -> list[str]:  # noqa: ANN001
-    """Which function answered: the fast path (`_fast_search`) and/or the route (`search`)."""
+    """Which function answered: the fast path (`_driver_search`) and/or the route (`search`)."""
     calls: list[str] = []
     original = api.search_query
 
@@ -55,7 +55,7 @@ async def test_the_fast_path_answers_the_bytes_the_route_answers(
         response = await client.get(f"/api/v1/registry/search?{query}")
         assert response.status_code == 200, response.text
         fast.append(response.content)
-    assert calls and set(calls) == {"_fast_search"}  # the fast path answered every one
+    assert calls and set(calls) == {"_driver_search"}  # the fast path answered every one
 
     # The same requests through the regular route (the fast path hands everything over).
     async def hand_over(request, session):  # noqa: ANN001, ANN202
