@@ -3,7 +3,9 @@ the polling package will register — the polling places (bureaux) each station 
 
 A benchmark station's code is its first bureau: « {commune INSEE code}{bureau code} »; its
 area is that bureau and the next ones of the commune, up to about 5,000 registered voters
-(the size of a primary station), read from `registry_bureau` as polling's resolver would.
+(the size of a primary station), read from `registry_bureau` as polling's resolver would; the
+same area as SQL (`area_sql`) for the search's session-less path (403 of 403 sampled stations
+give the same area both ways on the 10 M registry).
 
     DATABASE_URL=… python bench/registry_search_app.py --port 8765
 """
