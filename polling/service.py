@@ -167,6 +167,14 @@ async def station_area(session: AsyncSession, station_code: str) -> StationArea 
     return StationArea(station.code, station.department_code, tuple((r.commune_code, r.bureau_code) for r in rows))
 
 
+# The same area in SQL, read by the registry's search within its own statement (one round trip
+# for the tablet's session, its station's area and the election: `voter_registry.api`).
+station_area.area_sql = (  # type: ignore[attr-defined]
+    f"SELECT s.department_code, b.commune_code, b.bureau_code FROM {Station.__tablename__} AS s "
+    f"JOIN {StationBureau.__tablename__} AS b ON b.station_id = s.id WHERE s.code = {{station}}"
+)
+
+
 @dataclass
 class StationSpec:
     """A station to create: where, what it covers (bureaux with their registered voters)."""

@@ -248,11 +248,44 @@ _COLUMNS = (
 
 
 @lru_cache(maxsize=2048)
-def _level_sql(
-    particles: tuple[bool, ...], given_count: int, birth_parts: tuple[bool, bool, bool], communes: bool, level: str
+def _levels_sql(
+    particles: tuple[bool, ...],
+    given_count: int,
+    birth_parts: tuple[bool, bool, bool],
+    communes: bool,
+    levels: tuple[str, ...],
+    gated: bool,
 ) -> tuple[str, tuple[str, ...]]:
-    """(SQL with $1, $2… for the driver connection, the parameters' names in that order)."""
-    named = _level_sql_named(particles, given_count, birth_parts, communes, level)
+    """Every level of a search in ONE statement (one round trip instead of one per level).
+
+    Each level is the SQL of `_level_sql_named` (they share their parameters: the same name
+    keys, given names, birth and communes; the area's and the department's are the levels'
+    own), materialised, with its index in the first column. `gated` (the default « auto »
+    widening): a level is read only if no earlier level found someone — someone of the
+    station's own bureaux for the area level, exactly what `run_search` counts — the gate is
+    an uncorrelated NOT EXISTS, which PostgreSQL evaluates once before the level's scans
+    (a one-time filter: a level not needed is never executed)."""
+    parts: list[str] = []
+    for index, level in enumerate(levels):
+        gates = []
+        if gated:
+            for earlier, earlier_level in enumerate(levels[:index]):
+                usable = (
+                    " WHERE (found.commune_code, found.bureau_code) IN (SELECT * FROM unnest("
+                    "CAST(:pair_communes AS varchar[]), CAST(:pair_bureaux AS varchar[])))"
+                    if earlier_level == Level.AREA.value
+                    else ""
+                )
+                gates.append(f"NOT EXISTS (SELECT 1 FROM level{earlier} AS found{usable})")
+        body = _level_sql_named(particles, given_count, birth_parts, communes, level)
+        where = f" WHERE {' AND '.join(gates)}" if gates else ""
+        parts.append(f"level{index} AS MATERIALIZED (SELECT * FROM ({body}) AS level_rows{where})")
+    union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
+    return _positional(f"WITH {', '.join(parts)} {union}")
+
+
+def _positional(named: str) -> tuple[str, tuple[str, ...]]:
+    """:named parameters → $1, $2… (the driver's), with the names in that order."""
     names: list[str] = []
 
     def positional(match: re.Match[str]) -> str:
@@ -331,18 +364,34 @@ def _level_sql_named(
     """
 
 
-def _level_query(
-    plan: _Plan, level: Level, scope: SearchScope, departments: tuple[str, ...], election_id: int | None
-) -> tuple[str, list[Any]]:
-    """The SQL of one level and its positional arguments."""
+def _shape(plan: _Plan) -> tuple[tuple[bool, ...], int, tuple[bool, bool, bool], bool]:
     birth = plan.birth or (0, 0, 0)
-    sql = _level_sql(
+    return (
         tuple(key.particles_required for key in plan.keys),
         len(plan.given_words),
         (bool(plan.birth), bool(birth[1]), bool(birth[2])),
         bool(plan.communes),
-        level.value,
     )
+
+
+def _levels_query(
+    plan: _Plan, levels: tuple[tuple[Level, tuple[str, ...]], ...], scope: SearchScope, election_id: int | None, gated: bool
+) -> tuple[str, list[Any]]:
+    """The SQL of every level (`_levels_sql`) and its positional arguments."""
+    sql = _levels_sql(*_shape(plan), tuple(level.value for level, _departments in levels), gated)
+    params = _parameters_of(plan, scope, election_id)
+    for level, departments in levels:
+        params.update(_level_parameters(level, scope, departments))
+    if scope.area:
+        pairs = sorted(set(scope.area))
+        params["pair_communes"] = [commune for commune, _bureau in pairs]
+        params["pair_bureaux"] = [bureau for _commune, bureau in pairs]
+    return sql[0], [params[name] for name in sql[1]]
+
+
+def _parameters_of(plan: _Plan, scope: SearchScope, election_id: int | None) -> dict[str, Any]:
+    """The parameters every level shares."""
+    birth = plan.birth or (0, 0, 0)
     params: dict[str, Any] = {"election": election_id or 0}
     for index, key in enumerate(plan.keys):
         params[f"low{index}"] = key.prefix
@@ -357,15 +406,22 @@ def _level_query(
             params["day"] = birth[2]
     if plan.communes:
         params["communes"] = list(plan.communes)
+    return params
+
+
+def _level_parameters(level: Level, scope: SearchScope, departments: tuple[str, ...]) -> dict[str, Any]:
+    """A level's own parameters (the area and the department levels share `department`: the
+    scope's, the only department either searches)."""
     if level == Level.AREA:
-        params["department"] = scope.department
-        params["area_communes"] = sorted({commune for commune, _bureau in scope.area})
-        params["area_bureaux"] = sorted({bureau for _commune, bureau in scope.area})
-    elif level == Level.DEPARTMENT:
-        params["department"] = departments[0]
-    else:
-        params["departments"] = list(departments)
-    return sql[0], [params[name] for name in sql[1]]
+        communes = sorted({commune for commune, _bureau in scope.area})
+        return {
+            "department": scope.department,
+            "area_communes": communes,
+            "area_bureaux": sorted({bureau for _commune, bureau in scope.area}),
+        }
+    if level == Level.DEPARTMENT:
+        return {"department": departments[0]}
+    return {"departments": list(departments)}
 
 
 # --- Ranking ---------------------------------------------------------------------------------------
@@ -502,6 +558,26 @@ _INSERT_EVENT = (
 )
 
 
+def lookup_row(
+    actor: Actor,
+    *,
+    election_id: int | None,
+    scope: SearchScope,
+    reached: str,
+    fields: list[str],
+    results: int,
+    channel: str,
+) -> tuple[Any, ...]:
+    """The audit row of one look-up (`events.RegistryLookup`), byte for byte what `record` writes."""
+    return audit_row(
+        events.RegistryLookup.kind,
+        actor,
+        {"election_id": election_id, "department_code": scope.department},
+        {"scope": scope.kind, "reached": reached, "fields": fields, "results": results, "channel": channel},
+        utcnow(),
+    )
+
+
 async def record_lookup(
     session: AsyncSession,
     actor: Actor,
@@ -514,15 +590,16 @@ async def record_lookup(
     channel: str,
 ) -> None:
     """Log one look-up in the transparency log (`events.RegistryLookup`), in the caller's transaction."""
-    row = audit_row(
-        events.RegistryLookup.kind,
-        actor,
-        {"election_id": election_id, "department_code": scope.department},
-        {"scope": scope.kind, "reached": reached, "fields": fields, "results": results, "channel": channel},
-        utcnow(),
+    row = lookup_row(
+        actor, election_id=election_id, scope=scope, reached=reached, fields=fields, results=results, channel=channel
     )
     await (await driver_connection(session)).execute(_INSERT_EVENT, *row)
     note_audit_event(session)
+
+
+def reached_of(results: SearchResults, scope: SearchScope) -> str:
+    """The `reached` of the look-up's audit event."""
+    return (results.reached or Level.AREA).value if results.levels_searched else scope.kind
 
 
 async def search_voters(
@@ -544,11 +621,45 @@ async def search_voters(
     `election` is the ORM object or any object with its `id` and dates (the fast path's);
     `registry_election`, when the caller already read it, spares a statement.
     """
+    prepared = prepare_search(query, scope, await territory(session))
+    if registry_election is _UNKNOWN:
+        registry_election = await registry_election_id(session)
+    results = await run_search(
+        await driver_connection(session), prepared, election=election, widen=widen, limit=limit,
+        registry_election=registry_election,
+    )
+    await record_lookup(
+        session,
+        actor,
+        election_id=registry_election,
+        scope=scope,
+        reached=reached_of(results, scope),
+        fields=query.fields(),
+        results=len(results.hits),
+        channel=channel,
+    )
+    return results
+
+
+@dataclass(frozen=True)
+class PreparedSearch:
+    """A query checked and planned against the territory: what `run_search` runs."""
+
+    plan: _Plan
+    typed_name: str
+    scope: SearchScope
+    world: Any  # territory_cache.Territory
+    levels: tuple[tuple[Level, tuple[str, ...]], ...]
+    notes: tuple[str, ...]
+
+
+def prepare_search(query: VoterQuery, scope: SearchScope, world: Any) -> PreparedSearch:
+    """Check `query` (raises `InvalidInput` / `QueryTooVague` in French) and decide which levels
+    to search, in which departments. Reads nothing from the database."""
     keys = name_query_keys(query.name)
     if not keys or len(keys[0].prefix) < 2:
         raise QueryTooVague("Tapez au moins les deux premières lettres du nom de naissance ou d'usage.")
     birth = parse_birth_query(query.birth)
-    world = await territory(session)
     communes: tuple[str, ...] = ()
     if query.commune.strip():
         text_ = query.commune.strip().upper()
@@ -561,12 +672,9 @@ async def search_voters(
                 raise InvalidInput(f"Commune « {query.commune.strip()[:60]} » inconnue.", code="unknown_commune")
             communes = tuple(c.code for c in found)
     plan = _Plan(keys, given_query_words(query.given_names), birth, communes)
-    typed_name = _glued(query.name)
-    if registry_election is _UNKNOWN:
-        registry_election = await registry_election_id(session)
-    connection = await driver_connection(session)
 
     levels: list[tuple[Level, tuple[str, ...]]] = []
+    notes: list[str] = []
     if scope.area:
         if not scope.department:
             raise InvalidInput("Le périmètre d'un bureau doit indiquer son département.", code="bad_scope")
@@ -575,7 +683,6 @@ async def search_voters(
     if scope.department:
         if not communes or scope.department in commune_departments:
             levels.append((Level.DEPARTMENT, (scope.department,)))
-    results = SearchResults()
     if scope.national:
         if commune_departments:
             others = tuple(d for d in commune_departments if d != scope.department)
@@ -584,16 +691,36 @@ async def search_voters(
         if others and (plan.given_words or birth or communes or not scope.national_needs_detail):
             levels.append((Level.NATIONAL, others))
         elif others:
-            results.notes.append(
+            notes.append(
                 "Pour chercher dans toute la France, ajoutez un prénom, la date ou l'année de naissance, ou la commune."
             )
+    return PreparedSearch(plan, _glued(query.name), scope, world, tuple(levels), tuple(notes))
 
+
+async def run_search(
+    connection: Any,  # an asyncpg connection (the session's, or a bare pool connection)
+    prepared: PreparedSearch,
+    *,
+    election: Election,
+    widen: str = "auto",
+    limit: int = DEFAULT_LIMIT,
+    registry_election: int | None,
+) -> SearchResults:
+    """The levels' reads and the ranking (no write: the caller logs the look-up)."""
+    plan, typed_name, scope, world = prepared.plan, prepared.typed_name, prepared.scope, prepared.world
+    birth = plan.birth
+    results = SearchResults(notes=list(prepared.notes))
     seen: set[str] = set()
     area_pairs = set(scope.area)
-    for level, departments in levels:
+    # Every level in one statement; with « auto », a level is read only if the earlier ones
+    # found nobody (the same rule as the `break` below, decided by PostgreSQL).
+    by_level: list[list[Any]] = [[] for _level in prepared.levels]
+    if prepared.levels:
+        sql, arguments = _levels_query(plan, prepared.levels, scope, registry_election, gated=widen == "auto")
+        for row in await connection.fetch(sql, *arguments):
+            by_level[row["level_index"]].append(row)
+    for (level, _departments), rows in zip(prepared.levels, by_level, strict=True):
         results.levels_searched.append(level)
-        sql, arguments = _level_query(plan, level, scope, departments, registry_election)
-        rows = await connection.fetch(sql, *arguments)
         if len(rows) > MAX_CANDIDATES:
             results.truncated = True
         # Ranked on the rows themselves; the records (and their eligibility) are built only for
@@ -630,15 +757,4 @@ async def search_voters(
             break
         if results.hits and widen == "auto":
             break
-
-    await record_lookup(
-        session,
-        actor,
-        election_id=registry_election,
-        scope=scope,
-        reached=(results.reached or Level.AREA).value if results.levels_searched else scope.kind,
-        fields=query.fields(),
-        results=len(results.hits),
-        channel=channel,
-    )
     return results

@@ -91,6 +91,7 @@ __all__ = [
     "identity_for",
     "register_station_area_resolver",
     "scope_for",
+    "scope_of",
     "search_voters",
     "station_scope",
     "voter_identity",
@@ -125,6 +126,16 @@ def register_station_area_resolver(resolver: StationAreaResolver) -> None:
     _station_area_resolver[:] = [resolver]
 
 
+def station_area_sql() -> str | None:
+    """The registered resolver's area as SQL, for hot paths that read it within their own
+    statement (`api._driver_search`): the resolver's `area_sql` attribute, a SELECT of the
+    (department_code, commune_code, bureau_code) rows of the station whose code is the SQL
+    expression put in place of `{station}` — the same area the resolver returns (the station's
+    department on every row). None: the resolver has none (the search then reads it through
+    the resolver, on the regular route)."""
+    return getattr(_station_area_resolver[0], "area_sql", None) if _station_area_resolver else None
+
+
 async def station_area(session: AsyncSession, station_code: str) -> StationArea | None:
     if not _station_area_resolver:
         return None
@@ -147,8 +158,13 @@ async def scope_for(session: AsyncSession, principal: Principal, department: str
     """Where `principal` may search: station staff their station's area (then wider, reduced),
     a commission its department, organisers and the high authority the whole country (starting
     with `department` when given). Observers and the public never search the registry."""
+    area = await station_area(session, principal.station_code or "") if principal.role in STATION_ROLES else None
+    return scope_of(principal, area, department)
+
+
+def scope_of(principal: Principal, area: StationArea | None, department: str | None = None) -> SearchScope:
+    """`scope_for` once the station's area is read (`area`: None for other roles)."""
     if principal.role in STATION_ROLES:
-        area = await station_area(session, principal.station_code or "")
         if area is None or not area.bureaux:
             raise Conflict(
                 f"Le bureau de vote « {principal.station_code} » n'est encore rattaché à aucun bureau de la liste "

@@ -41,6 +41,10 @@ def station_areas():  # noqa: ANN201
             return service.StationArea("100019", "33", (("33063", "0001"),))
         return None
 
+    # The same area as SQL (`service.station_area_sql`), read by the search's session-less path.
+    resolve.area_sql = (  # type: ignore[attr-defined]
+        "SELECT '33' AS department_code, '33063' AS commune_code, '0001' AS bureau_code WHERE {station} = '100019'"
+    )
     previous = list(service._station_area_resolver)
     service.register_station_area_resolver(resolve)
     yield

@@ -1,4 +1,4 @@
-"""The search's hot path (`voter_registry.api._fast_search`, run by `services.app.FastPaths`):
+"""The search's hot path (`voter_registry.api._driver_search`, run by `services.app.FastPaths` on a bare pool connection):
 the same answers, bytes and audit rows as the regular route; refusals handed to the route,
 in French, with nothing recorded."""
 
@@ -19,7 +19,7 @@ from voter_registry.search import SearchScope
 
 
 def _spy(monkeypatch) -> list[str]:  # noqa: ANN001
-    """Which function answered: the fast path (`_fast_search`) and/or the route (`search`)."""
+    """Which function answered: the fast path (`_driver_search`) and/or the route (`search`)."""
     calls: list[str] = []
     original = api.search_query
 
@@ -55,7 +55,7 @@ async def test_the_fast_path_answers_the_bytes_the_route_answers(
         response = await client.get(f"/api/v1/registry/search?{query}")
         assert response.status_code == 200, response.text
         fast.append(response.content)
-    assert calls and set(calls) == {"_fast_search"}  # the fast path answered every one
+    assert calls and set(calls) == {"_driver_search"}  # the fast path answered every one
 
     # The same requests through the regular route (the fast path hands everything over).
     async def hand_over(request, session):  # noqa: ANN001, ANN202
@@ -157,3 +157,42 @@ def test_the_fast_path_reads_only_what_the_route_would_accept(parameters: dict[s
     except ValidationError:
         pytest.fail("the fast path accepted a « limite » the route refuses")
     assert values["limite"] == expected and 1 <= expected <= 50
+
+
+async def test_an_api_token_search_is_answered_by_the_driver_path_as_by_the_route(
+    client, users, session, loaded, monkeypatch  # noqa: ANN001, F811
+) -> None:
+    """A commission's script (API token): the session-less path reads the token with the context
+    and answers the route's bytes; a revoked or unknown token is the route's 401."""
+    account = await users.create(Role.COMMISSION, department="33")
+    raw = await users.api_token(account)
+    calls = _spy(monkeypatch)
+    headers = {"authorization": f"Bearer {raw}"}
+    fast = (await client.get("/api/v1/registry/search?nom=martin&prenoms=jean", headers=headers)).content
+    assert calls == ["_driver_search"] and b'"results":[{' in fast
+
+    def hand_over(request):  # noqa: ANN001, ANN202
+        raise api.HandOver("test")
+
+    monkeypatch.setattr(api, "_parameters", hand_over)
+    calls.clear()
+    assert (await client.get("/api/v1/registry/search?nom=martin&prenoms=jean", headers=headers)).content == fast
+    assert calls == ["search"]
+    monkeypatch.undo()
+    response = await client.get("/api/v1/registry/search?nom=martin", headers={"authorization": "Bearer prm_inconnu"})
+    assert response.status_code == 401 and response.json()["code"] == "invalid_token"
+
+
+async def test_the_connection_keeps_its_plan_mode_after_a_search_or_a_refusal(
+    client, users, session, loaded  # noqa: ANN001, F811
+) -> None:
+    """The context read forces generic plans for the levels' statements; the audit INSERT (or, on
+    a refusal, a reset) puts back what the connection had: nothing leaks to its next user."""
+    from services.db import driver_connection
+
+    await sign_in(client, users, session, Role.COMMISSION, department="33")
+    connection = await driver_connection(session)
+    before = await connection.fetchval("SELECT current_setting('plan_cache_mode')")
+    for query, status in (("nom=martin", 200), ("nom=le gall&departement=2A", 403), ("nom=martin&naissance=hier", 422)):
+        assert (await client.get(f"/api/v1/registry/search?{query}")).status_code == status
+        assert await connection.fetchval("SELECT current_setting('plan_cache_mode')") == before
