@@ -5,6 +5,8 @@ nothing on its own; the pooled driver connection has no transaction around its s
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -195,19 +197,42 @@ async def test_the_one_write_writes_nothing_when_the_station_is_not_open(session
     db.note_audit_event(session)
 
 
-async def test_the_pooled_driver_connection_autocommits_and_goes_back(database) -> None:  # noqa: ANN001
+async def test_the_pooled_driver_connection_autocommits_and_goes_back(database, monkeypatch) -> None:  # noqa: ANN001
     pool = database.engine.sync_engine.pool
-    idle = pool.checkedin()
+    await database.release_driver_connections()
+    out_before = pool.checkedout()
     async with db.pooled_driver_connection() as connection:
         assert not connection.is_in_transaction()
         assert await connection.fetchval("SELECT 1") == 1
         assert not connection.is_in_transaction()  # each statement commits on its own
+        first = connection
+    # Set aside for the next request, not leaked: one connection, reused.
+    assert len(database.driver_idle()) == 1 and pool.checkedout() == out_before + 1
     with pytest.raises(ZeroDivisionError):
         async with db.pooled_driver_connection() as connection:
+            assert connection is first
             await connection.fetchval("SELECT 1")
             raise ZeroDivisionError
-    assert pool.checkedin() >= max(idle, 1)  # returned, not leaked
-    assert pool.checkedout() == 0 or pool.checkedout() <= pool.size()
+    assert len(database.driver_idle()) == 1 and pool.checkedout() == out_before + 1
+    # Interrupted mid-statement (a cancelled request): invalidated, never reused.
+    with pytest.raises(asyncio.CancelledError):
+        async with db.pooled_driver_connection() as connection:
+            raise asyncio.CancelledError
+    assert database.driver_idle() == [] and pool.checkedout() == out_before
+    # After the pool's invalidation (a database restart detected), a connection set aside is not reused.
+    async with db.pooled_driver_connection() as connection:
+        second = connection
+    pool._invalidate_time = time.time() + 1  # noqa: SLF001 - as `Pool._invalidate` sets it
+    async with db.pooled_driver_connection() as connection:
+        assert connection is not second and await connection.fetchval("SELECT 1") == 1
+    pool._invalidate_time = 0  # noqa: SLF001
+    # Set aside too long: back to the pool on its next release (its recycling applies).
+    monkeypatch.setattr(db, "DRIVER_IDLE_SECONDS", 0.0)
+    async with db.pooled_driver_connection() as connection:
+        await connection.fetchval("SELECT 1")
+    assert database.driver_idle() == [] and pool.checkedout() == out_before
+    await database.release_driver_connections()
+    assert pool.checkedout() == out_before
 
 
 async def test_round_two_on_the_driver_path_counts_the_round_one_contribution(
