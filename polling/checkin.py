@@ -395,11 +395,10 @@ def _context_columns() -> list:
     ]
 
 
-def _with_context(statement, voter_kind: str | None, *, voter_in_area: bool = False) -> DriverStatement:  # noqa: ANN001 - a Select joined to Station and Election
+def _with_context(statement, voter_kind: str | None) -> DriverStatement:  # noqa: ANN001 - a Select joined to Station and Election
     """`statement` joined to the rest of `_Context` (rows by round number), and to the voter
     re-read by the registry's own statement (`voter_kind`: « L » or « S »), compiled for the
-    driver connection. `voter_in_area`: also whether the voter's bureau is one of the
-    station's (column `v_in_area`), decided by the database rather than by parsing `area`."""
+    driver connection."""
     statement = (
         statement.outerjoin(Round, Round.election_id == Station.election_id)
         .outerjoin(StationRound, and_(StationRound.round_id == Round.id, StationRound.station_id == Station.id))
@@ -411,17 +410,6 @@ def _with_context(statement, voter_kind: str | None, *, voter_in_area: bool = Fa
     if voter_kind is not None:
         voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
         statement = statement.add_columns(*(column.label(f"v_{column.key}") for column in voter.c)).outerjoin(voter, true())
-        if voter_in_area:
-            statement = statement.add_columns(
-                exists(
-                    select(StationBureau.station_id).where(
-                        StationBureau.station_id == Station.id,
-                        StationBureau.department_code == voter.c.department_code,
-                        StationBureau.commune_code == voter.c.commune_code,
-                        StationBureau.bureau_code == voter.c.bureau_code,
-                    )
-                ).label("v_in_area")
-            )
     return driver_sql(statement)
 
 
@@ -759,7 +747,7 @@ def _tablet_checkin_sql(voter_kind: str | None) -> DriverStatement:
         .outerjoin(Station, Station.code == func.coalesce(Account.station_code, Tablet.station_code))
         .outerjoin(Election, Election.id == Station.election_id)
     )
-    return _with_context(statement, voter_kind, voter_in_area=True)
+    return _with_context(statement, voter_kind)
 
 
 @cache
@@ -813,12 +801,12 @@ async def check_in_on_driver(
         _view(ElectionView, row, "e_", _ELECTION_COLUMNS),  # type: ignore[arg-type] - the columns it reads
         row["state"], row["lists_election_id"], row["keys_election_id"] is not None, row["token_secret_wrapped"],
         row["display_key_wrapped"], row["registry_election_id"],
-        frozenset(),  # not parsed here: the read says whether the voter is of the station (`v_in_area`)
+        frozenset(),  # not parsed here: the voter's bureau is looked up in `area` as read, below
     )
     election, paper, states = _checked_station(station, round_, body, context)
     if row["v_id"] is None or context.lists_election_id is not None:
         raise HandOver  # unknown voter, or an exercise (the rehearsed election's rules)
-    if not row["v_in_area"]:
+    if f'{row["v_department_code"]}:{row["v_commune_code"]}:{row["v_bureau_code"]}' not in (row["area"] or ()):
         raise HandOver  # « son bureau est le … »: worded by the regular route
     voter = _voter_of(row, world, "v_")
     _checked_eligibility(voter, election, context, body)
