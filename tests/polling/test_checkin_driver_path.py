@@ -260,3 +260,54 @@ async def test_round_two_on_the_driver_path_counts_the_round_one_contribution(
     assert paths == ["driver"]
     answer = response.json()
     assert (answer["round_number"], answer["payment"], answer["counts"]["covered"]) == (2, "covered", 1)
+
+
+async def test_shredding_makes_the_keys_held_by_the_process_unusable(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    """The process keeps the unwrapped keys and their AES-GCM object between check-ins: a
+    shredding empties both, and the next check-in (driver path first) is refused, nothing recorded."""
+    from polling import privacy
+    from services.db import utcnow
+    from tests.polling.test_checkin import find
+
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    assert privacy._unwrapped and privacy._cipher.cache_info().currsize == 1  # noqa: SLF001 - held by the process
+    await privacy.shred_keys(session, ORGANISER, world.election, today=utcnow().date())
+    await session.commit()
+    assert not privacy._unwrapped and privacy._cipher.cache_info().currsize == 0  # noqa: SLF001
+    other = await find(session, world, "martin", "jean")
+    before, checkins = await count_writes(), await session.scalar(select(func.count()).select_from(Checkin))
+    paths.clear()
+    refused = await client.post("/api/v1/polling/checkins", json={"ref": other, **BODY})
+    assert refused.status_code == 409 and refused.json()["code"] == "keys_shredded", refused.text
+    assert "détruites" in refused.json()["message"]
+    assert paths == ["driver", "route"]  # tried on the driver path, refused by the route
+    assert await count_writes() == before
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == checkins
+
+
+async def test_keys_shredded_by_another_process_are_not_used_from_this_ones_cache(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    """Another process shreds (this one's caches still hold the keys): the check-in reads the
+    wrapped keys with its context at every request, finds them gone, and is refused."""
+    from sqlalchemy import text
+
+    from polling import privacy
+    from tests.polling.test_checkin import find
+
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    await session.execute(
+        text("UPDATE election_privacy_key SET token_secret_wrapped = NULL, display_key_wrapped = NULL WHERE election_id = :id"),
+        {"id": world.election.id},
+    )  # as `shred_keys` run by another process, whose caches are not this one's
+    await session.commit()
+    assert privacy._unwrapped and privacy._cipher.cache_info().currsize == 1  # noqa: SLF001 - still held here
+    other = await find(session, world, "martin", "jean")
+    checkins = await session.scalar(select(func.count()).select_from(Checkin))
+    paths.clear()
+    refused = await client.post("/api/v1/polling/checkins", json={"ref": other, **BODY})
+    assert refused.status_code == 409 and refused.json()["code"] == "keys_shredded", refused.text
+    assert paths == ["driver", "route"]
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == checkins
