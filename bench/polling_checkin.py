@@ -43,6 +43,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/, also when imported as bench.<name>
+from _proc import cpu_seconds as tree_cpu_seconds  # noqa: E402
+from _proc import descendants  # noqa: E402
 from _servers import bench_database, free_port, read_response, wait_ready  # noqa: E402
 
 BENCH_SECRET = "bench-secret-" + "p" * 32
@@ -305,12 +307,26 @@ def cpu_seconds(pid: int) -> tuple[float, float]:
     return int(fields[11]) / tick, int(fields[12]) / tick
 
 
-def measured(port: int, pid: int, requests: list[bytes], concurrency: int) -> dict[str, float]:
+def postgres_pids(folder: Path | None) -> list[int]:
+    """The embedded PostgreSQL's processes (postmaster, backends, writers); none for an external
+    server (DATABASE_URL): its CPU is then not reported."""
+    if folder is None:
+        return []
+    try:
+        postmaster = int((folder / "pgdata" / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return []
+    return [postmaster, *descendants(postmaster)]
+
+
+def measured(port: int, pid: int, requests: list[bytes], concurrency: int, database_pids: list[int]) -> dict[str, float]:
     user, system = cpu_seconds(pid)
+    database = tree_cpu_seconds(database_pids, reaped=False)
     result = asyncio.run(run_load(port, requests, concurrency))
     user_after, system_after = cpu_seconds(pid)
     result["server_cpu_ms"] = (user_after - user + system_after - system) * 1000 / len(requests)
     result["server_system_cpu_ms"] = (system_after - system) * 1000 / len(requests)
+    result["database_cpu_ms"] = (tree_cpu_seconds(database_pids, reaped=False) - database) * 1000 / len(requests)
     return result
 
 
@@ -396,12 +412,15 @@ def main() -> None:
         for index in range(rounds):
             start = args.warmup + index * args.requests
             window = slice(start, start + args.requests)
-            floor_runs.append(measured(floor_port, processes[1].pid, floor_requests[window], args.concurrency))
-            app_runs.append(measured(app_port, processes[0].pid, app_requests[window], args.concurrency))
+            database_pids = postgres_pids(folder)  # the backends of both servers' pools, by now
+            floor_runs.append(measured(floor_port, processes[1].pid, floor_requests[window], args.concurrency, database_pids))
+            app_runs.append(measured(app_port, processes[0].pid, app_requests[window], args.concurrency, database_pids))
             print(
                 f"manche {index + 1} : émargements {app_runs[-1]['per_s']:.0f}/s (p99 {app_runs[-1]['p99_ms']:.1f} ms, "
-                f"{app_runs[-1]['server_cpu_ms']:.2f} ms CPU dont {app_runs[-1]['server_system_cpu_ms']:.2f} système), plancher {floor_runs[-1]['per_s']:.0f} req/s "
-                f"(p99 {floor_runs[-1]['p99_ms']:.1f} ms, {floor_runs[-1]['server_cpu_ms']:.2f} ms CPU)",
+                f"{app_runs[-1]['server_cpu_ms']:.2f} ms CPU dont {app_runs[-1]['server_system_cpu_ms']:.2f} système, "
+                f"PostgreSQL {app_runs[-1]['database_cpu_ms']:.2f} ms), plancher {floor_runs[-1]['per_s']:.0f} req/s "
+                f"(p99 {floor_runs[-1]['p99_ms']:.1f} ms, {floor_runs[-1]['server_cpu_ms']:.2f} ms CPU, "
+                f"PostgreSQL {floor_runs[-1]['database_cpu_ms']:.2f} ms)",
                 file=sys.stderr,
             )
         tail = slice(args.warmup + rounds * args.requests, needed)
@@ -447,6 +466,10 @@ def main() -> None:
                 "ratio_cpu": round(
                     min(run["server_cpu_ms"] for run in floor_runs) / min(run["server_cpu_ms"] for run in app_runs), 3
                 ),
+                # PostgreSQL's CPU per request (embedded server only): on 2 cores it shares the
+                # machine with the server, so it bounds the throughput as much as the server's.
+                "database_cpu_ms_per_checkin": round(min(run["database_cpu_ms"] for run in app_runs), 3),
+                "floor_database_cpu_ms_per_request": round(min(run["database_cpu_ms"] for run in floor_runs), 3),
                 "load_average_1min": round(os.getloadavg()[0], 2),
                 "cpus": os.cpu_count(),
                 "at_rate_per_s": args.rate,

@@ -32,6 +32,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     ForeignKey,
+    ForeignKeyConstraint,
     Identity,
     Index,
     Integer,
@@ -279,11 +280,19 @@ class Checkin(Base):
 
     No identity here: `token` = HMAC-SHA256(election secret, stable identity); `display`
     = AES-GCM(election display key, what the paper-list reconciliation shows), nonce first.
-    UNIQUE (round_id, token): one participation per voter and round in the whole country."""
+    UNIQUE (round_id, token): one participation per voter and round in the whole country.
+
+    A check-in belongs to its station's row of the round (one foreign key to `station_round`,
+    which itself references the round and the station): that row is the one the check-in's
+    statement locks and counts in, so the key check finds it already locked by the same
+    statement. Two keys to `election_round` and `station` instead made every check-in of the
+    country lock the round's row (FOR KEY SHARE: a tuple rewrite, and a MultiXact shared by all
+    check-ins in flight at once) and the station's row."""
 
     __tablename__ = "checkin"
     __table_args__ = (
         UniqueConstraint("round_id", "token"),
+        ForeignKeyConstraint(["round_id", "station_id"], ["station_round.round_id", "station_round.station_id"]),
         Index("ix_checkin_station", "department_code", "round_id", "station_id", "checked_in_at"),
         Index("ix_checkin_round_time", "round_id", "checked_in_at"),
         CheckConstraint("contribution_cents >= 0", name="contribution_not_negative"),
@@ -291,9 +300,9 @@ class Checkin(Base):
 
     department_code: Mapped[str] = mapped_column(String(3), primary_key=True)
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    round_id: Mapped[int] = mapped_column(ForeignKey("election_round.id"))
+    round_id: Mapped[int] = mapped_column(Integer)
     token: Mapped[bytes] = mapped_column(LargeBinary)
-    station_id: Mapped[int] = mapped_column(ForeignKey("station.id"))
+    station_id: Mapped[int] = mapped_column(Integer)
     checked_in_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)
     contribution_cents: Mapped[int] = mapped_column(Integer)

@@ -24,11 +24,11 @@ never holds a readable list of participants (ARCHITECTURE.md, principle 4):
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date
 
 from cryptography.exceptions import InvalidTag
@@ -63,21 +63,38 @@ class ElectionKeys:
 
     def token(self, identity: bytes) -> bytes:
         """The participation token of a stable identity (32 bytes)."""
-        return hmac.new(self.token_secret, identity, hashlib.sha256).digest()
+        return hmac.digest(self.token_secret, identity, "sha256")  # HMAC-SHA256, one call into OpenSSL
 
     def seal(self, data: dict, *, round_id: int, station_id: int) -> bytes:
         """Encrypt display data (JSON) for one check-in: nonce ‖ ciphertext ‖ tag."""
         nonce = os.urandom(NONCE_BYTES)
-        plain = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
-        return nonce + AESGCM(self.display_key).encrypt(nonce, plain, _associated(round_id, station_id))
+        plain = _DISPLAY_JSON.encode(data).encode()
+        return nonce + _cipher(self.display_key).encrypt(nonce, plain, _associated(round_id, station_id))
 
     def open(self, sealed: bytes, *, round_id: int, station_id: int) -> dict | None:
         """Decrypt display data; None if it does not belong to this round and station."""
         try:
-            plain = AESGCM(self.display_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated(round_id, station_id))
+            plain = _cipher(self.display_key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], _associated(round_id, station_id))
         except (InvalidTag, ValueError):
             return None
         return json.loads(plain)
+
+
+# `json.dumps(data, ensure_ascii=False, separators=(",", ":"))`, without building an encoder per call.
+_DISPLAY_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+@lru_cache(maxsize=8)
+def _cipher(display_key: bytes) -> AESGCM:
+    """The AES-GCM object of a display key (its key schedule computed once). Keyed by the key
+    itself: shredding clears this cache with the unwrapped keys (`_forget_keys`)."""
+    return AESGCM(display_key)
+
+
+def _forget_keys() -> None:
+    """Drop every key held by this process (after a shredding)."""
+    _unwrapped.clear()
+    _cipher.cache_clear()
 
 
 def _associated(round_id: int, station_id: int) -> bytes:
@@ -164,7 +181,7 @@ def keys_from_wrapped(election_id: int, token_wrapped: bytes | None, display_wra
             _unwrap(bytes(token_wrapped), election_id, "token"),
             _unwrap(bytes(display_wrapped), election_id, "display"),
         )
-        _unwrapped.clear()  # a handful of elections at most: keep only the live one
+        _forget_keys()  # a handful of elections at most: keep only the live one
         _unwrapped[cache_key] = keys
     return keys
 
@@ -219,7 +236,7 @@ async def shred_keys(session: AsyncSession, actor: Actor, election: Election, *,
     row.token_secret_wrapped = None
     row.display_key_wrapped = None
     row.shredded_at = utcnow()
-    _unwrapped.clear()
+    _forget_keys()
     record(
         session,
         events.PrivacyKeysShredded(

@@ -170,7 +170,11 @@ class FastPaths:
             return {"type": "http.request", "body": body, "more_body": False}
 
         # Its own copy of the request state: a failed attempt leaves nothing to the regular route.
-        return Request({**scope, "state": dict(scope.get("state") or {})}, body_once)
+        request = Request({**scope, "state": dict(scope.get("state") or {})}, body_once)
+        # The body already read: `await request.body()` (and `stream()`, `form()`) answer it as
+        # Starlette does once it has read a body, without running the receive loop again.
+        request._body = body  # noqa: SLF001
+        return request
 
     async def _attempt(self, handler: FastPath, scope: Scope, body: bytes) -> Response | None:
         request = self._request(scope, body)

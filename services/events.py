@@ -35,7 +35,12 @@ ENTRY_VERSION = 1
 
 def canonical_json(value: Any) -> str:
     """Deterministic JSON: the same value always gives the same bytes (no floats allowed)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return _CANONICAL.encode(value)
+
+
+# = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False),
+# which builds this encoder at every call (the tablet check-in encodes two documents per request).
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 class Actor(BaseModel):

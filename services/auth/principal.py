@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.auth.roles import NATIONAL_ROLES, Role
 from services.events import Actor
@@ -26,7 +27,7 @@ class Principal:
             ident = f"tablet:{self.tablet_id}"
         else:
             ident = f"account:{self.account_id}"
-        return Actor(id=ident, role=self.role.value, scope=self.scope)
+        return _actor(ident, self.role.value, self.scope)
 
     @property
     def scope(self) -> str:
@@ -50,3 +51,10 @@ class Principal:
         if station_department is not None:
             return self.covers_department(station_department)
         return self.is_national
+
+
+@lru_cache(maxsize=4096)
+def _actor(ident: str, role: str, scope: str) -> Actor:
+    """Actors are frozen values: one per (id, role, scope), built once (a tablet checks in
+    hundreds of voters a day, each check-in records its actor)."""
+    return Actor(id=ident, role=role, scope=scope)

@@ -5,6 +5,8 @@ nothing on its own; the pooled driver connection has no transaction around its s
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import timedelta
 
 import pytest
@@ -195,19 +197,42 @@ async def test_the_one_write_writes_nothing_when_the_station_is_not_open(session
     db.note_audit_event(session)
 
 
-async def test_the_pooled_driver_connection_autocommits_and_goes_back(database) -> None:  # noqa: ANN001
+async def test_the_pooled_driver_connection_autocommits_and_goes_back(database, monkeypatch) -> None:  # noqa: ANN001
     pool = database.engine.sync_engine.pool
-    idle = pool.checkedin()
+    await database.release_driver_connections()
+    out_before = pool.checkedout()
     async with db.pooled_driver_connection() as connection:
         assert not connection.is_in_transaction()
         assert await connection.fetchval("SELECT 1") == 1
         assert not connection.is_in_transaction()  # each statement commits on its own
+        first = connection
+    # Set aside for the next request, not leaked: one connection, reused.
+    assert len(database.driver_idle()) == 1 and pool.checkedout() == out_before + 1
     with pytest.raises(ZeroDivisionError):
         async with db.pooled_driver_connection() as connection:
+            assert connection is first
             await connection.fetchval("SELECT 1")
             raise ZeroDivisionError
-    assert pool.checkedin() >= max(idle, 1)  # returned, not leaked
-    assert pool.checkedout() == 0 or pool.checkedout() <= pool.size()
+    assert len(database.driver_idle()) == 1 and pool.checkedout() == out_before + 1
+    # Interrupted mid-statement (a cancelled request): invalidated, never reused.
+    with pytest.raises(asyncio.CancelledError):
+        async with db.pooled_driver_connection() as connection:
+            raise asyncio.CancelledError
+    assert database.driver_idle() == [] and pool.checkedout() == out_before
+    # After the pool's invalidation (a database restart detected), a connection set aside is not reused.
+    async with db.pooled_driver_connection() as connection:
+        second = connection
+    pool._invalidate_time = time.time() + 1  # noqa: SLF001 - as `Pool._invalidate` sets it
+    async with db.pooled_driver_connection() as connection:
+        assert connection is not second and await connection.fetchval("SELECT 1") == 1
+    pool._invalidate_time = 0  # noqa: SLF001
+    # Set aside too long: back to the pool on its next release (its recycling applies).
+    monkeypatch.setattr(db, "DRIVER_IDLE_SECONDS", 0.0)
+    async with db.pooled_driver_connection() as connection:
+        await connection.fetchval("SELECT 1")
+    assert database.driver_idle() == [] and pool.checkedout() == out_before
+    await database.release_driver_connections()
+    assert pool.checkedout() == out_before
 
 
 async def test_round_two_on_the_driver_path_counts_the_round_one_contribution(
@@ -235,3 +260,54 @@ async def test_round_two_on_the_driver_path_counts_the_round_one_contribution(
     assert paths == ["driver"]
     answer = response.json()
     assert (answer["round_number"], answer["payment"], answer["counts"]["covered"]) == (2, "covered", 1)
+
+
+async def test_shredding_makes_the_keys_held_by_the_process_unusable(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    """The process keeps the unwrapped keys and their AES-GCM object between check-ins: a
+    shredding empties both, and the next check-in (driver path first) is refused, nothing recorded."""
+    from polling import privacy
+    from services.db import utcnow
+    from tests.polling.test_checkin import find
+
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    assert privacy._unwrapped and privacy._cipher.cache_info().currsize == 1  # noqa: SLF001 - held by the process
+    await privacy.shred_keys(session, ORGANISER, world.election, today=utcnow().date())
+    await session.commit()
+    assert not privacy._unwrapped and privacy._cipher.cache_info().currsize == 0  # noqa: SLF001
+    other = await find(session, world, "martin", "jean")
+    before, checkins = await count_writes(), await session.scalar(select(func.count()).select_from(Checkin))
+    paths.clear()
+    refused = await client.post("/api/v1/polling/checkins", json={"ref": other, **BODY})
+    assert refused.status_code == 409 and refused.json()["code"] == "keys_shredded", refused.text
+    assert "détruites" in refused.json()["message"]
+    assert paths == ["driver", "route"]  # tried on the driver path, refused by the route
+    assert await count_writes() == before
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == checkins
+
+
+async def test_keys_shredded_by_another_process_are_not_used_from_this_ones_cache(client, users, session, world: World, paths, count_writes) -> None:  # noqa: ANN001
+    """Another process shreds (this one's caches still hold the keys): the check-in reads the
+    wrapped keys with its context at every request, finds them gone, and is refused."""
+    from sqlalchemy import text
+
+    from polling import privacy
+    from tests.polling.test_checkin import find
+
+    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    ref = await _opened(session, world)
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
+    await session.execute(
+        text("UPDATE election_privacy_key SET token_secret_wrapped = NULL, display_key_wrapped = NULL WHERE election_id = :id"),
+        {"id": world.election.id},
+    )  # as `shred_keys` run by another process, whose caches are not this one's
+    await session.commit()
+    assert privacy._unwrapped and privacy._cipher.cache_info().currsize == 1  # noqa: SLF001 - still held here
+    other = await find(session, world, "martin", "jean")
+    checkins = await session.scalar(select(func.count()).select_from(Checkin))
+    paths.clear()
+    refused = await client.post("/api/v1/polling/checkins", json={"ref": other, **BODY})
+    assert refused.status_code == 409 and refused.json()["code"] == "keys_shredded", refused.text
+    assert paths == ["driver", "route"]
+    assert await session.scalar(select(func.count()).select_from(Checkin)) == checkins
