@@ -102,7 +102,7 @@ class Link:
 
     __slots__ = ("connection", "own", "session")
 
-    def __init__(self, connection: Any, *, own: bool, session: AsyncSession) -> None:
+    def __init__(self, connection: Any, *, own: bool, session: AsyncSession | None) -> None:
         self.connection = connection
         self.own = own
         self.session = session
@@ -119,7 +119,7 @@ class Link:
         """Declares a write made with its audit events to the session's commit guard (when the
         statements ran in the session's transaction; on an own connection the statement that
         wrote carried its events, and the session has nothing to guard)."""
-        if not self.own:
+        if not self.own and self.session is not None:
             note_write(self.session, table)
             for _ in range(events):
                 note_audit_event(self.session)
@@ -180,5 +180,7 @@ async def _pooled(bind: AsyncEngine, session: AsyncSession) -> AsyncIterator[Lin
 
 
 # (session, link, message) → what it did. A handler that does not answer has written nothing
-# (`Claim.NOT_TRIED`): the ordinary guarded handler then claims and takes the message.
-FastHandler = Callable[[AsyncSession, Link, FastSms], Awaitable[FastResult]]
+# (`Claim.NOT_TRIED`): the ordinary guarded handler then claims and takes the message. The
+# session is None on the webhook's driver fast path (`service.receive_sms_on_driver`): the
+# handler then reads only through the link, and declines what would need the session.
+FastHandler = Callable[[AsyncSession | None, Link, FastSms], Awaitable[FastResult]]
