@@ -7,8 +7,10 @@ register a *fast handler* (``@sms_command(..., fast=...)``) beside its ordinary 
 gateway then:
 
 1. gives the fast handler a `Link`: in production an asyncpg connection of the engine's pool,
-   in autocommit, outside any session (`fast_link`); in the tests the request session's own
-   connection and transaction (rolled back at the end of each test);
+   in autocommit, outside any session — on the webhook's driver fast path
+   (`service.receive_sms_on_driver`, no session at all: the common case of results night), or
+   from the regular route (`fast_link`); in the tests the request session's own connection and
+   transaction (rolled back at the end of each test);
 2. the handler reads what it needs in a first, read-only statement (which also tells whether
    the MessageSid was already received: then the stored reply is sent again), runs the
    ordinary path's own checks in Python, and writes in ONE statement everything the message
