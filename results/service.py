@@ -138,6 +138,13 @@ class RoundRules:
 _rules_cache: dict[int, RoundRules] = {}
 
 
+def cached_round_rules(round_id: int) -> RoundRules | None:
+    """The round's rules if this process has them cached (`round_rules`), else None: for a path
+    without a session (the SMS webhook's driver fast path), which leaves a miss to the regular
+    route, whose `round_rules` fills the cache."""
+    return _rules_cache.get(round_id)
+
+
 async def round_rules(session: AsyncSession, round_: Round) -> RoundRules:
     """The ballot and contribution rules of the round. The ballot and the contribution cannot
     change once the round has left set-up (`elections.set_ballot`, `update_election`), so

@@ -299,13 +299,13 @@ async def results_help(session: AsyncSession, sms: SmsContext) -> str:
     return help_text(names, round_number=number)
 
 
-async def _fast_report(session: AsyncSession, link: Any, sms: FastSms) -> FastResult:
+async def _fast_report(session: AsyncSession | None, link: Any, sms: FastSms) -> FastResult:
     from results import sms_fast  # it builds on this module
 
     return await sms_fast.report(session, link, sms)
 
 
-async def _fast_confirm(session: AsyncSession, link: Any, sms: FastSms) -> FastResult:
+async def _fast_confirm(session: AsyncSession | None, link: Any, sms: FastSms) -> FastResult:
     from results import sms_fast
 
     return await sms_fast.confirm(session, link, sms)

@@ -164,7 +164,7 @@ def _station_facts(rows: Sequence[Record]) -> StationFacts:
     )
 
 
-async def report(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
+async def report(session: AsyncSession | None, link: Link, sms: FastSms) -> FastResult:
     """`T<tour> …`: the station's first report of the round; anything else is left to the
     ordinary handler (`FastResult.reply` None). Two statements, each its own transaction in
     production: a read, then the write (`FIRST_REPORT_SQL`)."""
@@ -185,7 +185,11 @@ async def report(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
     named, accepting = _pick_rounds(facts.rounds, number)
     if named is None or accepting is None or named.id != accepting.id:
         return UNCLAIMED
-    rules = await service.round_rules(session, named)
+    # Without a session (the webhook's driver fast path), the rules come from the process cache
+    # only: on a miss the regular route answers, and fills it.
+    rules = await service.round_rules(session, named) if session is not None else service.cached_round_rules(named.id)
+    if rules is None:
+        return UNCLAIMED
     parsed = parse_sms(
         sms.text,
         candidate_count=max(rules.candidate_count, 1),
@@ -305,7 +309,7 @@ SELECT (SELECT report_id FROM confirmation) AS confirmed, (SELECT count(*) FROM 
 MOVES_TO_REPORTED = (StationState.READY, StationState.OPEN, StationState.CLOSED)
 
 
-async def confirm(session: AsyncSession, link: Link, sms: FastSms) -> FastResult:
+async def confirm(session: AsyncSession | None, link: Link, sms: FastSms) -> FastResult:
     """`OK <code>`: count the station's pending first report; anything else is left to the
     ordinary handler (`FastResult.reply` None). Two statements, each its own transaction in
     production: a read, then the write (`CONFIRM_SQL`, which takes the station lock)."""

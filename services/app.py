@@ -200,12 +200,27 @@ def session_driver_connections(
 ) -> DriverConnections:
     """Driver connections taken from a request-session dependency (the tests' override: their
     session is inside a transaction rolled back after the test): the session's connection,
-    inside its own savepoint, released after the handler, rolled back on any exception."""
+    inside its own savepoint, released after the handler, rolled back on any exception.
+
+    A failed attempt rolls back its own savepoint only, not the session: in production an
+    attempt runs on its own pool connection and touches nothing else, so a hand-over must not
+    discard (nor expire) what the test itself had written and not yet committed."""
 
     @asynccontextmanager
     async def connection() -> AsyncIterator[asyncpg.Connection]:
+        failed: BaseException | None = None
         async with asynccontextmanager(sessions)() as session:
-            yield await db.driver_connection(session)
+            driver = await db.driver_connection(session)
+            await driver.execute("SAVEPOINT driver_fast_attempt")
+            try:
+                yield driver
+            except BaseException as exc:  # noqa: BLE001 - raised again below, after the session's exit
+                await driver.execute("ROLLBACK TO SAVEPOINT driver_fast_attempt")
+                failed = exc
+            else:
+                await driver.execute("RELEASE SAVEPOINT driver_fast_attempt")
+        if failed is not None:
+            raise failed
 
     return connection
 

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import asyncpg
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData
 from twilio.twiml.voice_response import VoiceResponse
 
@@ -59,21 +59,27 @@ async def inbound_sms(request: Request, session: DbSession, _signed: TwilioWebho
 _TWILIO_RULE: TwilioSigned = TwilioWebhook.__metadata__[0].dependency
 
 
-async def _fast_inbound_sms(request: Request, session: AsyncSession) -> Response:
-    """`inbound_sms` without FastAPI's per-request machinery (`services.app.FastPaths`): on
-    results night the stations' SMS arrive by the thousand within minutes. The same signature
-    check (the very rule object the route depends on), the same code; any refusal raises,
-    nothing is kept, and the regular route answers it (403 for a forged signature). The form is
-    read from the body with `plain_form` (Twilio's plain shape; Starlette's parser otherwise)."""
+async def _driver_inbound_sms(request: Request, connection: asyncpg.Connection) -> Response:
+    """`inbound_sms` without FastAPI's per-request machinery nor a session
+    (`services.app.FastPaths`, driver fast path, on a pool connection in autocommit): on results
+    night the stations' SMS arrive by the thousand within minutes. The same signature check (the
+    very rule object the route depends on), the same fast handlers as the route's; anything
+    else — an unusual form, a refused signature, a message that is not a fast command's common
+    case, a refusal to word — raises having written nothing, and the regular route answers it
+    (403 for a forged signature, the French refusal for a wrong PIN, …)."""
     form = _TWILIO_RULE.check_plain(request, await request.body())
     if form is None:
-        await _TWILIO_RULE(request)  # an unusual form, or a refusal: the rule as the route runs it
-    else:
-        request.state.twilio_params = form
-    return await inbound_sms(request, session, None)
+        raise service.HandOver  # an unusual form, or a refusal: the route runs the rule and words it
+    sid = _param(form, "MessageSid") or _param(form, "SmsSid")
+    if not sid:
+        raise service.HandOver
+    reply = await service.receive_sms_on_driver(
+        connection, sid=sid, from_number=_param(form, "From"), to_number=_param(form, "To"), body=_param(form, "Body")
+    )
+    return twiml_response(sms_reply_twiml(reply or None))
 
 
-inbound_sms.fast_path = _fast_inbound_sms  # type: ignore[attr-defined]
+inbound_sms.driver_fast_path = _driver_inbound_sms  # type: ignore[attr-defined]
 
 
 @router.post("/voice", summary="Webhook Twilio : appel entrant (réponse TwiML)", response_class=Response)

@@ -7,8 +7,10 @@ register a *fast handler* (``@sms_command(..., fast=...)``) beside its ordinary 
 gateway then:
 
 1. gives the fast handler a `Link`: in production an asyncpg connection of the engine's pool,
-   in autocommit, outside any session (`fast_link`); in the tests the request session's own
-   connection and transaction (rolled back at the end of each test);
+   in autocommit, outside any session — on the webhook's driver fast path
+   (`service.receive_sms_on_driver`, no session at all: the common case of results night), or
+   from the regular route (`fast_link`); in the tests the request session's own connection and
+   transaction (rolled back at the end of each test);
 2. the handler reads what it needs in a first, read-only statement (which also tells whether
    the MessageSid was already received: then the stored reply is sent again), runs the
    ordinary path's own checks in Python, and writes in ONE statement everything the message
@@ -102,7 +104,7 @@ class Link:
 
     __slots__ = ("connection", "own", "session")
 
-    def __init__(self, connection: Any, *, own: bool, session: AsyncSession) -> None:
+    def __init__(self, connection: Any, *, own: bool, session: AsyncSession | None) -> None:
         self.connection = connection
         self.own = own
         self.session = session
@@ -119,7 +121,7 @@ class Link:
         """Declares a write made with its audit events to the session's commit guard (when the
         statements ran in the session's transaction; on an own connection the statement that
         wrote carried its events, and the session has nothing to guard)."""
-        if not self.own:
+        if not self.own and self.session is not None:
             note_write(self.session, table)
             for _ in range(events):
                 note_audit_event(self.session)
@@ -180,5 +182,7 @@ async def _pooled(bind: AsyncEngine, session: AsyncSession) -> AsyncIterator[Lin
 
 
 # (session, link, message) → what it did. A handler that does not answer has written nothing
-# (`Claim.NOT_TRIED`): the ordinary guarded handler then claims and takes the message.
-FastHandler = Callable[[AsyncSession, Link, FastSms], Awaitable[FastResult]]
+# (`Claim.NOT_TRIED`): the ordinary guarded handler then claims and takes the message. The
+# session is None on the webhook's driver fast path (`service.receive_sms_on_driver`): the
+# handler then reads only through the link, and declines what would need the session.
+FastHandler = Callable[[AsyncSession | None, Link, FastSms], Awaitable[FastResult]]

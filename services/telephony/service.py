@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import utcnow
 from services.settings import settings
+from services.telephony import fastpath
 from services.telephony.fastpath import PREVIOUS_REPLY_SQL, Claim, FastSms, fast_link
 from services.telephony.models import InboundSms, VoiceCall, VoiceStep
 from services.telephony.phone import mask_phone, try_normalise_phone
@@ -147,6 +149,54 @@ async def receive_sms(
     )
     logger.info("SMS %s de %s : %s → %s", sid, mask_phone(sender), resolution.keyword or "-", reply.outcome)
     return reply.text
+
+
+class HandOver(Exception):  # noqa: N818 - not an error: a hand-over
+    """Raised by `receive_sms_on_driver` for a message it does not answer itself (not a fast
+    command's common case, a refusal to word, a cache to fill): nothing was written, and the
+    regular route takes the message over and answers it."""
+
+
+async def receive_sms_on_driver(
+    connection: Any,
+    *,
+    sid: str,
+    from_number: str,
+    to_number: str,
+    body: str,
+    registry: SmsCommandRegistry = sms_commands,
+) -> str:
+    """`receive_sms` for the common case of a fast command (a results report, its « OK »), with
+    no session at all: on a bare asyncpg connection out of the pool, in autocommit (the webhook's
+    driver fast path, `services.app.FastPaths`). The command's fast handler reads, then writes
+    in ONE self-contained statement everything the message changes, its audit events and the
+    message claimed with its reply. Anything else raises `HandOver` having written nothing."""
+    sid, body = clean_text(sid, 64), clean_text(body)
+    resolution = registry.resolve(body)
+    command = resolution.command
+    if command is None or command.fast is None:
+        raise HandOver
+    sender = try_normalise_phone(clean_text(from_number, 32))
+    to_number = try_normalise_phone(clean_text(to_number, 32))
+    received_at = utcnow()
+    stored_body, keyword = registry.stored_text(body, resolution), resolution.keyword[:32]
+    max_segments = command.max_segments
+    result = await command.fast(
+        None,
+        fastpath.Link(connection, own=True, session=None),
+        FastSms(
+            sid, sender, to_number, body, received_at,
+            claim=(sid, sender[:32], to_number[:32], stored_body, keyword, received_at),
+            fit=lambda text: fit_sms(text, max_segments),
+        ),
+    )  # fmt: skip
+    if result.claim is Claim.ALREADY_RECEIVED:
+        previous = result.reply or await connection.fetchval(PREVIOUS_REPLY_SQL, sid)
+        logger.info("SMS %s déjà reçu (de %s) : réponse précédente renvoyée", sid, mask_phone(sender))
+        return previous or fit_sms(STILL_HANDLING)
+    if result.reply is None:
+        raise HandOver
+    return result.reply
 
 
 # --- Voice ---------------------------------------------------------------------------------------

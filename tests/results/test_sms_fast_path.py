@@ -225,3 +225,46 @@ async def test_a_write_whose_message_was_claimed_meanwhile_keeps_nothing(
     fresh = (*replay[:22], "SM" + "f" * 32, *replay[23:])
     stored = await connection.fetchrow(sms_fast.FIRST_REPORT_SQL, *fresh)
     assert stored["report_id"] is not None and stored["claim_check"] == 1
+
+
+async def test_the_burst_is_answered_without_a_session(
+    session: AsyncSession, twilio: TwilioSimulator, night: Night, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Once the process has the round's rules cached (the first message of the night, through
+    the regular route, fills it), a first report and its OK are answered by the webhook's
+    driver fast path (`receive_sms_on_driver`, on a bare connection, no session) and never
+    reach the regular route; a refusal (a wrong PIN) is handed over and worded by the route."""
+    from services.telephony import api
+
+    await close_polls(session, night)
+    await report_and_ok(twilio, night, night.merignac)  # warm-up: the rules cached
+    answered: list[str] = []
+    original, original_driver = api.service.receive_sms, api.service.receive_sms_on_driver
+
+    async def route(*args: Any, **kwargs: Any) -> str:
+        answered.append("route")
+        return await original(*args, **kwargs)
+
+    async def driver(*args: Any, **kwargs: Any) -> str:
+        try:
+            reply = await original_driver(*args, **kwargs)
+        except api.service.HandOver:
+            answered.append("handed over")
+            raise
+        answered.append("driver")
+        return reply
+
+    monkeypatch.setattr(api.service, "receive_sms", route)
+    monkeypatch.setattr(api.service, "receive_sms_on_driver", driver)
+    replies = await report_and_ok(twilio, night, night.bordeaux)
+    assert answered == ["driver", "driver"]
+    assert "enregistrés" in replies[1]
+    assert await session.scalar(select(ResultsConfirmation.report_id).where(ResultsConfirmation.station_id == night.bordeaux.id))
+
+    answered.clear()
+    station, phone = night.paris, night.presidents[night.paris.code]
+    wrong_pin = "0000" if night.pins[station.code] != "0000" else "1111"
+    refused = await twilio.sms(f"T1 {station.code} {wrong_pin} {FIGURES}", from_number=phone)
+    assert answered == ["handed over", "route"]
+    assert "PIN" in refused.text
+    assert await session.scalar(select(ResultsReport.id).where(ResultsReport.station_id == station.id)) is None

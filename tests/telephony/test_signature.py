@@ -175,26 +175,36 @@ def test_every_twilio_route_is_guarded_by_the_signature_rule(app) -> None:  # no
 async def test_the_sms_webhook_is_answered_by_the_fast_path_and_refusals_by_the_route(
     twilio: TwilioSimulator, session: AsyncSession, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """On results night the SMS webhook skips FastAPI's per-request machinery
-    (`services.app.FastPaths`): a signed SMS is answered there; a forged one is rolled back
-    there and refused by the regular route (403), nothing stored."""
+    """On results night the SMS webhook skips FastAPI's per-request machinery and the session
+    (`services.app.FastPaths`, driver fast path): a signed SMS is tried there first; a message
+    that is not a fast command's common case (here AIDE) is handed over to the regular route,
+    which answers it; a forged one is refused before anything is read (403), nothing stored."""
     import sys
 
     from services.telephony import api
 
     calls: list[str] = []
-    original = api.service.receive_sms
+    original, original_driver = api.service.receive_sms, api.service.receive_sms_on_driver
 
     async def spied(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
         calls.append(sys._getframe(2).f_code.co_name)  # noqa: SLF001 - who called inbound_sms
         return await original(*args, **kwargs)
 
+    async def spied_driver(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        calls.append("driver")
+        try:
+            return await original_driver(*args, **kwargs)
+        except api.service.HandOver:
+            calls.append("handed over")
+            raise
+
     monkeypatch.setattr(api.service, "receive_sms", spied)
+    monkeypatch.setattr(api.service, "receive_sms_on_driver", spied_driver)
     params = twilio.sms_params("AIDE")
     signature = RequestValidator(TEST_AUTH_TOKEN).compute_signature("http://testserver/twilio/sms", params)
     response = await twilio.post("/twilio/sms", params, signature=signature)
     assert response.status_code == 200 and "<Message>" in response.text
-    assert calls == ["_fast_inbound_sms"]
+    assert calls == ["driver", "handed over", "run_endpoint_function"]
     assert response.headers.get("x-content-type-options") == "nosniff"  # the outer middleware still applies
 
     calls.clear()
