@@ -219,8 +219,11 @@ _FORMAT_HINT = "Envoyez AIDE pour le format."
 
 
 def _echo(token: str, limit: int = 12) -> str:
-    """A token quoted back to the sender, short and GSM-7."""
-    token = to_gsm7(token)
+    """A token quoted back to the sender, short and GSM-7.
+
+    Double quotes inside the token become single ones, so the echo has exactly two and
+    the sender (and anyone reading the log) sees where the quoted text ends."""
+    token = to_gsm7(token).replace('"', "'")
     return '"' + (token if len(token) <= limit else token[: limit - 1] + ".") + '"'
 
 

@@ -618,3 +618,12 @@ def test_gsm7_helpers_match_their_reference(text: str) -> None:
     assert to_gsm7(text) == _reference_to_gsm7(text)
     assert is_gsm7(text) == all(char in __import__("results.sms_grammar", fromlist=["_GSM7_SET"])._GSM7_SET for char in text)
     assert sms_segments(text) == _reference_segments(text)
+
+
+# Found by the fuzzer: a message made of a backslash and a double quote was echoed with its
+# quote, so the reply's quoting was ambiguous. The echo now holds exactly one quoted span.
+@pytest.mark.parametrize("text", ['\\X"', '"\\X', 'T1 ab"cd', '"""'])
+def test_echoed_text_never_breaks_the_quoting(text: str) -> None:
+    result = parse(text)
+    assert_good_rejection(result)
+    assert result.reply.count('"') % 2 == 0, result.reply  # type: ignore[union-attr]
