@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import inspect
 import multiprocessing
 import signal
 from queue import Empty
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +29,12 @@ from voter_registry.errors import FileRefused, RegistryBoundElsewhere
 from voter_registry.importer import ListFile, file_from_origin, import_commune_file
 
 MAX_REPORTED_REJECTS = 10_000
+# Commune files imported at the same time by one process, each in its own transaction on its
+# own connection. One process alternates between Python work (reading, checking, building the
+# COPY data) and waiting for PostgreSQL (the end of a COPY, the file's few statements, the
+# commit); with a second file in flight, the process parses the next file while the server
+# finishes the previous one, instead of leaving its core idle at every file boundary.
+FILES_IN_FLIGHT = 2
 
 
 def _release_freed_memory() -> None:
@@ -101,6 +108,45 @@ async def _import_one(
     )
 
 
+async def import_files(
+    files: list[ListFile],
+    import_file: Callable[[ListFile], Awaitable[FileOutcome]],
+    on_outcome: Callable[[FileOutcome], Any],
+    *,
+    in_flight: int = FILES_IN_FLIGHT,
+) -> None:
+    """Import `files` with `in_flight` of them at a time; outcomes are reported in the files'
+    order (the rejects report reads the same whatever the timing). The first error stops the
+    others (their transactions roll back) and is raised as is."""
+    queue = iter(enumerate(files))
+    done: dict[int, FileOutcome] = {}
+    next_reported = 0
+
+    async def report_ready() -> None:
+        nonlocal next_reported
+        while next_reported in done:
+            result = on_outcome(done.pop(next_reported))
+            next_reported += 1
+            if inspect.isawaitable(result):
+                await result
+
+    async def consume() -> None:
+        for index, file in queue:  # shared: each file is taken by exactly one consumer
+            done[index] = await import_file(file)
+            await report_ready()
+
+    tasks = [asyncio.ensure_future(consume()) for _ in range(max(1, min(in_flight, len(files))))]
+    try:
+        finished, _pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in finished:
+            if task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def share(files: list[ListFile], jobs: int) -> list[list[ListFile]]:
     """Files in `jobs` groups of similar total size (largest first, then in name order)."""
     groups: list[list[ListFile]] = [[] for _ in range(max(jobs, 1))]
@@ -126,18 +172,19 @@ def _worker(url: str, election_id: int, actor: dict, origins: list[tuple[str, ..
     _die_with_parent()
 
     async def main() -> None:
-        db.init_database(url, pool_size=1)
+        db.init_database(url, pool_size=FILES_IN_FLIGHT)
         try:
             async with db.session_scope() as session:
                 election = await session.get(Election, election_id)
             assert election is not None
             who = Actor(**actor)
-            for origin in origins:
-                file = file_from_origin(origin)
-                outcome = await import_one(
+            await import_files(
+                [file_from_origin(origin) for origin in origins],
+                lambda file: import_one(
                     who, election, file, lambda size, lines, name=file.name: queue.put(("progress", name, size, lines))
-                )
-                queue.put(("file", outcome))
+                ),
+                lambda outcome: queue.put(("file", outcome)),
+            )
         finally:
             await db.database().dispose()
 
@@ -203,11 +250,20 @@ async def run_import(
             elif kind == "done":
                 running -= 1
 
+    async def reported(outcome: FileOutcome) -> None:
+        on_outcome(outcome)
+        if after_own_file is not None:
+            await after_own_file()
+
     async def own_files() -> None:
-        for file in groups[0]:
-            on_outcome(await import_one(actor, election, file, lambda size, lines, name=file.name: on_progress(name, size, lines)))
-            if after_own_file is not None:
-                await after_own_file()
+        await import_files(
+            groups[0],
+            lambda file: import_one(actor, election, file, lambda size, lines, name=file.name: on_progress(name, size, lines)),
+            reported,
+            # In-memory files (demo, tests) one at a time, as before: their caller may act
+            # between two files (`after_own_file`).
+            in_flight=FILES_IN_FLIGHT if after_own_file is None and all(f.origin for f in groups[0]) else 1,
+        )
 
     try:
         await asyncio.gather(own_files(), gather_children())
