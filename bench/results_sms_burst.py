@@ -460,7 +460,17 @@ def main() -> None:
             ])  # fmt: skip
         # `primaires serve --workers 1` runs uvicorn in the CLI's own process: its pid is the server's.
         before, pg_before = sum(cpu_seconds(process.pid) for process in processes), postgres_cpu(folder)
-        run = asyncio.run(burst(gateway_ports, jobs, args.concurrency, "g"))
+        try:
+            run = asyncio.run(burst(gateway_ports, jobs, args.concurrency, "g"))
+        except (OSError, SystemExit):
+            # A reset connection or an unexpected reply: the servers' own account of it.
+            for port in gateway_ports:
+                print(f"--- serve-{port}.log", (data_dir / f"serve-{port}.log").read_text()[-3000:], sep="\n", file=sys.stderr)
+                kept = ROOT / "bench" / "out" / f"sms-burst-serve-{port}.log"
+                kept.parent.mkdir(parents=True, exist_ok=True)
+                kept.write_text((data_dir / f"serve-{port}.log").read_text())
+                print(f"journal complet : {kept}", file=sys.stderr)
+            raise
         gateway_cpu_ms = (sum(cpu_seconds(process.pid) for process in processes) - before) * 1000 / len(stations)
         pg_after = postgres_cpu(folder)
         gateway_pg_ms = (pg_after - pg_before) * 1000 / len(stations) if pg_before is not None and pg_after is not None else None

@@ -82,7 +82,13 @@ class Database:
             # No pre-ping (it costs a round trip per request on the hot path): connections are
             # recycled every 30 minutes, and a connection broken by a database restart
             # invalidates the pool on first use, so only in-flight requests fail (and are retried).
-            self.url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
+            # `pool_size` more than the sessions need: the hot paths may keep up to `pool_size`
+            # driver connections set aside between requests (`pooled_driver_connection`), and a
+            # connection set aside is checked out as far as the pool knows. Without this margin,
+            # those idle connections hid the pool's base from the sessions: at a results-night
+            # burst whose messages were all handed over to the regular route, every session
+            # waited for a connection and the server stalled for 30 s (seen in the SMS bench).
+            self.url, pool_size=2 * pool_size, max_overflow=pool_size, pool_recycle=1800, echo=echo
         )
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
         self.pool_size = pool_size

@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 
 from polling import api, checkin, service
 from polling.models import Checkin, StationRound, StationState
@@ -311,3 +311,41 @@ async def test_keys_shredded_by_another_process_are_not_used_from_this_ones_cach
     assert refused.status_code == 409 and refused.json()["code"] == "keys_shredded", refused.text
     assert paths == ["driver", "route"]
     assert await session.scalar(select(func.count()).select_from(Checkin)) == checkins
+
+
+async def test_connections_set_aside_leave_the_sessions_their_whole_pool(database_url: str) -> None:
+    """The hot paths keep up to `pool_size` connections set aside; the sessions (the regular
+    routes, where a refused or unusual request is handed over) must still get `pool_size` plus
+    its overflow, as before. Without the margin, a results-night burst handed over to the
+    regular route stalled 30 s waiting for connections hidden in the set-aside list."""
+    own = db.Database(database_url, pool_size=2)
+    try:
+        async def hold_driver(ready: asyncio.Event, gate: asyncio.Event) -> None:
+            async with db.pooled_driver_connection(own) as connection:
+                await connection.fetchval("SELECT 1")
+                ready.set()
+                await gate.wait()
+
+        gate = asyncio.Event()
+        readies = [asyncio.Event(), asyncio.Event()]
+        holders = [asyncio.create_task(hold_driver(ready, gate)) for ready in readies]
+        await asyncio.gather(*(ready.wait() for ready in readies))
+        gate.set()
+        await asyncio.gather(*holders)
+        assert len(own.driver_idle()) == 2  # both set aside, still checked out of the pool
+
+        opened = asyncio.Event()
+        held: list[int] = []
+
+        async def hold_session() -> None:
+            async with own.sessionmaker() as session:
+                held.append(await session.scalar(text("SELECT 1")))
+                if len(held) == 4:
+                    opened.set()
+                await opened.wait()
+
+        # Four sessions at once (pool_size + overflow), each holding its connection.
+        await asyncio.wait_for(asyncio.gather(*(hold_session() for _ in range(4))), timeout=10)
+        assert held == [1, 1, 1, 1]
+    finally:
+        await own.dispose()
