@@ -440,15 +440,7 @@ def _token_principal(row) -> Principal | None:  # noqa: ANN001 - a record of `_c
     """`principal_from_api_token` on the row read (None: unknown, revoked, account deactivated)."""
     if row is None or row["revoked_at"] is not None or not row["active"]:
         return None
-    return Principal(
-        role=Role(row["role"]),
-        name=row["display_name"],
-        account_id=row["account_row"],
-        department_code=row["department_code"],
-        station_code=row["station_code"],
-        via="token",
-        session_token=None,
-    )
+    return auth_service.principal_of_account_row(row, via="token", session_token=None)
 
 
 async def _driver_search(request: Request, connection: asyncpg.Connection) -> Response:

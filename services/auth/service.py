@@ -196,6 +196,20 @@ def principal_of(account: Account, *, via: str = "session", session_token: str |
     )
 
 
+def principal_of_account_row(row, *, via: str, session_token: str | None) -> Principal:  # noqa: ANN001 - a record
+    """`principal_of` for an account read by a hot path's own statement (columns `role`,
+    `display_name`, `account_row`, `department_code`, `station_code`)."""
+    return Principal(
+        role=Role(row["role"]),
+        name=row["display_name"],
+        account_id=row["account_row"],
+        department_code=row["department_code"],
+        station_code=row["station_code"],
+        via=via,
+        session_token=session_token,
+    )
+
+
 # --- Throttling -----------------------------------------------------------------------------
 
 
@@ -337,15 +351,7 @@ def principal_from_session_row(row, token: str) -> Principal | None:  # noqa: AN
     if row["account_id"] is not None:
         if row["account_row"] is None or not row["active"]:
             return None
-        return Principal(
-            role=Role(row["role"]),
-            name=row["display_name"],
-            account_id=row["account_row"],
-            department_code=row["department_code"],
-            station_code=row["station_code"],
-            via="session",
-            session_token=token,
-        )
+        return principal_of_account_row(row, via="session", session_token=token)
     if row["tablet_id"] is not None:
         if row["tablet_row"] is None or row["tablet_revoked_at"] is not None:
             return None
