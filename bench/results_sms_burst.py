@@ -321,7 +321,13 @@ def start_gateway(port: int, app_url: str, data_dir: Path) -> subprocess.Popen:
         PRIMAIRES_PUBLIC_URL=f"http://127.0.0.1:{port}", PRIMAIRES_DATA_DIR=str(data_dir), PRIMAIRES_ELECTION="bench-resultats",
         PRIMAIRES_DB_POOL_SIZE=os.environ.get("BENCH_POOL_SIZE", "10"),
     )  # fmt: skip
-    command = [str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
+    # Without uvicorn's per-request access log, as the floor's servers and every other bench's
+    # app server run (≈ 5 % of the server's CPU): behind a reverse proxy, the proxy keeps that
+    # log; `primaires serve` keeps it on by default (`--no-access-log` to turn it off).
+    command = [
+        str(Path(sys.executable).parent / "primaires"), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        "--no-access-log",
+    ]  # fmt: skip
     log = open(data_dir / f"serve-{port}.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     wait_ready(port, process)
