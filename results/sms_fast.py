@@ -271,12 +271,13 @@ FROM (SELECT 1) AS one LEFT JOIN (
 # ONE statement, its own transaction: count the report (its event first, whose id the
 # confirmation names), move the station to « reported » with its event, and claim the message
 # with its reply — or nothing at all. `results_lock_confirmable` (migration
-# 0002_results_confirmable; PL/pgSQL since 0003, which keeps its plans between calls) takes
-# the station lock, then checks with a snapshot taken AFTER it that the report is still the
+# 0002_results_confirmable; PL/pgSQL since 0003, which keeps its plans between calls) takes the
+# station lock, then checks with a snapshot taken AFTER it that the report is still the
 # station's latest, that no report of the station counts yet in this round, and that the
-# station's state is the one read — as a second statement of a transaction would. The state's UPDATE re-reads its row too (a concurrent change of state
-# leaves it empty). The claim comes last, from the confirmation: a MessageSid claimed meanwhile
-# makes `claim_check` divide by zero, which fails the statement and keeps nothing.
+# station's state is the one read — as a second statement of a transaction would. The state's
+# UPDATE re-reads its row too (a concurrent change of state leaves it empty). The claim comes
+# last, from the confirmation: a MessageSid claimed meanwhile makes `claim_check` divide by
+# zero, which fails the statement and keeps nothing.
 CONFIRM_SQL = f"""
 WITH go AS (
     SELECT results_lock_confirmable($1::int, $2::int, $3::bigint, $4::text) AS ok
