@@ -90,10 +90,10 @@ UNCLAIMED = FastResult(Claim.NOT_TRIED)
 # (one row of NULLs when no station has the code), each with whether the message was already
 # received (its stored reply). Neither claim nor lock: the write below is self-contained.
 STATION_FACTS_SQL = f"""
-SELECT EXISTS (SELECT 1 FROM telephony_inbound_sms WHERE message_sid = $1) AS seen,
-       (SELECT reply FROM telephony_inbound_sms WHERE message_sid = $1) AS previous_reply,
-       facts.*
-FROM (SELECT 1) AS one LEFT JOIN (
+SELECT prior.message_sid IS NOT NULL AS seen, prior.reply AS previous_reply, facts.*
+FROM (SELECT 1) AS one
+LEFT JOIN telephony_inbound_sms prior ON prior.message_sid = $1
+LEFT JOIN (
     SELECT {STATION_COLUMNS}, {ROUND_COLUMNS}, {STATION_ROUND_COLUMNS},
            staff.id AS staff_id, staff.role AS staff_role, pin.pin_hash,
            (SELECT count(*) FROM pin_failure f WHERE f.key = $4 AND f.at > $6) AS station_failures,
@@ -247,10 +247,10 @@ async def report(session: AsyncSession | None, link: Link, sms: FastSms) -> Fast
 # `results.sms.PENDING_REPORT` in SQL, read-only, with the station's state and whether the
 # message was already received (its stored reply). Neither claim nor lock: see `CONFIRM_SQL`.
 PENDING_REPORT_SQL = f"""
-SELECT EXISTS (SELECT 1 FROM telephony_inbound_sms WHERE message_sid = $1) AS seen,
-       (SELECT reply FROM telephony_inbound_sms WHERE message_sid = $1) AS previous_reply,
-       pending.*
-FROM (SELECT 1) AS one LEFT JOIN (
+SELECT prior.message_sid IS NOT NULL AS seen, prior.reply AS previous_reply, pending.*
+FROM (SELECT 1) AS one
+LEFT JOIN telephony_inbound_sms prior ON prior.message_sid = $1
+LEFT JOIN (
     SELECT rr.id AS report_id, rr.version AS report_version, rr.channel AS report_channel,
            rr.received_at AS report_received_at, rr.signatures AS report_signatures, rr.blank AS report_blank,
            rr.nulls AS report_nulls, rr.votes AS report_votes, rr.contributions_cents AS report_contributions_cents,
@@ -271,12 +271,13 @@ FROM (SELECT 1) AS one LEFT JOIN (
 # ONE statement, its own transaction: count the report (its event first, whose id the
 # confirmation names), move the station to « reported » with its event, and claim the message
 # with its reply — or nothing at all. `results_lock_confirmable` (migration
-# 0002_results_confirmable) takes the station lock, then checks with a snapshot taken AFTER
-# it that the report is still the station's latest, that no report of the station counts yet
-# in this round, and that the station's state is the one read — as a second statement of a
-# transaction would. The state's UPDATE re-reads its row too (a concurrent change of state
-# leaves it empty). The claim comes last, from the confirmation: a MessageSid claimed meanwhile
-# makes `claim_check` divide by zero, which fails the statement and keeps nothing.
+# 0002_results_confirmable; PL/pgSQL since 0003, which keeps its plans between calls) takes the
+# station lock, then checks with a snapshot taken AFTER it that the report is still the
+# station's latest, that no report of the station counts yet in this round, and that the
+# station's state is the one read — as a second statement of a transaction would. The state's
+# UPDATE re-reads its row too (a concurrent change of state leaves it empty). The claim comes
+# last, from the confirmation: a MessageSid claimed meanwhile makes `claim_check` divide by
+# zero, which fails the statement and keeps nothing.
 CONFIRM_SQL = f"""
 WITH go AS (
     SELECT results_lock_confirmable($1::int, $2::int, $3::bigint, $4::text) AS ok
