@@ -750,21 +750,6 @@ async def check_in(
 
 
 @cache
-def _tablet_checkin_sql(voter_kind: str | None) -> DriverStatement:
-    """The browser or tablet session (`services.auth.service._session_statement`, the same
-    columns), the station of its account or tablet, each round of its election with the
-    station's state in it, the rest of `_Context` and the voter (as `_station_context_sql`):
-    everything a tablet's check-in reads, in ONE round trip. No row: no such session."""
-    session_statement = auth_service._session_statement()  # noqa: SLF001 - the same columns, read here
-    statement = (
-        session_statement.add_columns(*_context_columns())
-        .outerjoin(Station, Station.code == func.coalesce(Account.station_code, Tablet.station_code))
-        .outerjoin(Election, Election.id == Station.election_id)
-    )
-    return _with_context(statement, voter_kind)
-
-
-@cache
 def _round_1_paid_sql() -> DriverStatement:
     """`round_1_paid`'s read, for the driver connection."""
     return driver_sql(
@@ -782,7 +767,7 @@ def _round_1_paid_sql() -> DriverStatement:
 def _session_and_voter_sql(voter_kind: str) -> DriverStatement:
     """The tablet's read when its station's context is cached (`_cached_context`): the session
     (`services.auth.service._session_statement`, the same columns), the code of its station,
-    the context's epoch and the voter (the registry's own re-read) — five relations instead of
+    the context's epoch and the voter (the registry's own re-read) — six relations instead of
     fifteen: PostgreSQL's cost of a statement grows with the relations it locks and the plan
     nodes it starts, far more than with the rows it reads."""
     voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
