@@ -319,10 +319,39 @@ def postgres_pids(folder: Path | None) -> list[int]:
     return [postmaster, *descendants(postmaster)]
 
 
-def measured(port: int, pid: int, requests: list[bytes], concurrency: int, database_pids: list[int]) -> dict[str, float]:
+def _process_cpu(pids: list[int]) -> dict[int, tuple[str, float]]:
+    """(command line, CPU seconds) of each process still alive."""
+    found = {}
+    for pid in pids:
+        try:
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        found[pid] = (title, tree_cpu_seconds([pid], reaped=False))
+    return found
+
+
+def database_breakdown(before: dict[int, tuple[str, float]], folder: Path | None, operations: int) -> str:
+    """PostgreSQL's CPU per operation by process (developer aid, BENCH_PG_BREAKDOWN=1): the
+    backends, the WAL writer, autovacuum, the checkpointer; processes started during the run
+    (connections opened, autovacuum workers) are counted whole."""
+    after = _process_cpu(postgres_pids(folder))
+    lines = []
+    for pid, (title, seconds) in sorted(after.items()):
+        spent = seconds - before.get(pid, (title, 0.0))[1]
+        if spent > 0:
+            new = "" if pid in before else " (nouveau)"
+            lines.append(f"  {spent * 1000 / operations:.3f} ms/op  {pid}{new} {title[:70]}")
+    return "\n".join(lines)
+
+
+def measured(port: int, pid: int, requests: list[bytes], concurrency: int, database_pids: list[int], folder: Path | None = None) -> dict[str, float]:
     user, system = cpu_seconds(pid)
+    breakdown = _process_cpu(postgres_pids(folder)) if os.environ.get("BENCH_PG_BREAKDOWN") else None
     database = tree_cpu_seconds(database_pids, reaped=False)
     result = asyncio.run(run_load(port, requests, concurrency))
+    if breakdown is not None:
+        print(f"PostgreSQL par processus ({port}) :\n" + database_breakdown(breakdown, folder, len(requests)), file=sys.stderr)
     user_after, system_after = cpu_seconds(pid)
     result["server_cpu_ms"] = (user_after - user + system_after - system) * 1000 / len(requests)
     result["server_system_cpu_ms"] = (system_after - system) * 1000 / len(requests)
@@ -413,8 +442,8 @@ def main() -> None:
             start = args.warmup + index * args.requests
             window = slice(start, start + args.requests)
             database_pids = postgres_pids(folder)  # the backends of both servers' pools, by now
-            floor_runs.append(measured(floor_port, processes[1].pid, floor_requests[window], args.concurrency, database_pids))
-            app_runs.append(measured(app_port, processes[0].pid, app_requests[window], args.concurrency, database_pids))
+            floor_runs.append(measured(floor_port, processes[1].pid, floor_requests[window], args.concurrency, database_pids, folder))
+            app_runs.append(measured(app_port, processes[0].pid, app_requests[window], args.concurrency, database_pids, folder))
             print(
                 f"manche {index + 1} : émargements {app_runs[-1]['per_s']:.0f}/s (p99 {app_runs[-1]['p99_ms']:.1f} ms, "
                 f"{app_runs[-1]['server_cpu_ms']:.2f} ms CPU dont {app_runs[-1]['server_system_cpu_ms']:.2f} système, "

@@ -25,7 +25,7 @@ from datetime import date, datetime, time, timedelta
 
 import asyncpg
 from fastapi import Request
-from sqlalchemy import ARRAY, DateTime, any_, true, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
+from sqlalchemy import ARRAY, BigInteger, DateTime, cast, or_, any_, true, Integer, LargeBinary, String, and_, bindparam, exists, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -35,6 +35,7 @@ from polling.models import (
     Checkin,
     ElectionPrivacyKey,
     Payment,
+    PollingContextEpoch,
     PollingExercise,
     Station,
     StationBureau,
@@ -211,6 +212,11 @@ def _context_statement():  # noqa: ANN202 - a SQLAlchemy Select
     )
 
 
+def _epoch_column():  # noqa: ANN202 - a scalar subquery
+    """The version of the check-in's cached context (`polling.models.PollingContextEpoch`)."""
+    return select(PollingContextEpoch.epoch).where(PollingContextEpoch.id == 1).scalar_subquery()
+
+
 @cache
 def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
     """ONE statement, one round trip, all or nothing, complete on its own (it is also sent
@@ -233,6 +239,12 @@ def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
             StationRound.round_id == bindparam("p_round_id", type_=Integer),
             StationRound.station_id == bindparam("p_station_id", type_=Integer),
             StationRound.state == any_(bindparam("p_states", type_=ARRAY(String))),
+            # The driver fast path's cached context is still the database's (see `_cached_context`);
+            # the regular route reads its context in its own transaction: no epoch (NULL).
+            or_(
+                cast(bindparam("p_epoch"), BigInteger).is_(None),
+                cast(bindparam("p_epoch"), BigInteger) == _epoch_column(),
+            ),
         )
         .with_for_update(key_share=True)
         .cte("station_open")
@@ -587,6 +599,7 @@ def _write(
     covered: bool,
     paper: bool,
     states: tuple[str, ...],
+    epoch: int | None = None,
 ) -> _Write:
     """Checks the contribution and the time, seals the display data, builds the audit event:
     the statement and its arguments (nothing is sent)."""
@@ -653,6 +666,7 @@ def _write(
         "p_cheque_cents": amount if payment == Payment.CHEQUE else 0,
         "p_covered": 1 if covered else 0,
         "p_states": list(states),
+        "p_epoch": epoch,
         **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
     }
     statement = _insert_count_and_log_sql(paper)
@@ -736,21 +750,6 @@ async def check_in(
 
 
 @cache
-def _tablet_checkin_sql(voter_kind: str | None) -> DriverStatement:
-    """The browser or tablet session (`services.auth.service._session_statement`, the same
-    columns), the station of its account or tablet, each round of its election with the
-    station's state in it, the rest of `_Context` and the voter (as `_station_context_sql`):
-    everything a tablet's check-in reads, in ONE round trip. No row: no such session."""
-    session_statement = auth_service._session_statement()  # noqa: SLF001 - the same columns, read here
-    statement = (
-        session_statement.add_columns(*_context_columns())
-        .outerjoin(Station, Station.code == func.coalesce(Account.station_code, Tablet.station_code))
-        .outerjoin(Election, Election.id == Station.election_id)
-    )
-    return _with_context(statement, voter_kind)
-
-
-@cache
 def _round_1_paid_sql() -> DriverStatement:
     """`round_1_paid`'s read, for the driver connection."""
     return driver_sql(
@@ -764,49 +763,138 @@ def _round_1_paid_sql() -> DriverStatement:
     )
 
 
+@cache
+def _session_and_voter_sql(voter_kind: str) -> DriverStatement:
+    """The tablet's read when its station's context is cached (`_cached_context`): the session
+    (`services.auth.service._session_statement`, the same columns), the code of its station,
+    the context's epoch and the voter (the registry's own re-read) — six relations instead of
+    fifteen: PostgreSQL's cost of a statement grows with the relations it locks and the plan
+    nodes it starts, far more than with the rows it reads."""
+    voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
+    statement = (
+        auth_service._session_statement()  # noqa: SLF001 - the same columns, read here
+        .add_columns(
+            func.coalesce(Account.station_code, Tablet.station_code).label("session_station_code"),
+            _epoch_column().label("context_epoch"),
+            *(column.label(f"v_{column.key}") for column in voter.c),
+        )
+        .outerjoin(voter, true())
+    )
+    return driver_sql(statement)
+
+
+@cache
+def _station_context_and_epoch_sql() -> DriverStatement:
+    """`_station_context_sql` without the voter, with the context's epoch read in the same
+    snapshot: what `_cached_context` keeps."""
+    statement = (
+        select(*_context_columns(), _epoch_column().label("context_epoch"))
+        .select_from(Station)
+        .join(Election, Election.id == Station.election_id)
+        .where(Station.code == bindparam("code", type_=String))
+    )
+    return _with_context(statement, None)
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedContext:
+    """What a station's check-ins read besides the session, the voter and the station's state
+    in the round, as of `epoch` (`polling.models.PollingContextEpoch`)."""
+
+    epoch: int
+    station: StationView
+    rounds: list[RoundView]
+    contexts: list[_Context]  # per round (state: not kept, the write checks it under its lock)
+    areas: list[frozenset[str]]  # per round: « department:commune:bureau » of the station's bureaux
+
+
+# Per process, by station code: at most one entry per station of the country (≈ 10,000).
+_CONTEXTS: dict[str, _CachedContext] = {}
+_CONTEXTS_MAX = 20_000
+
+
+def forget_cached_contexts() -> None:
+    _CONTEXTS.clear()
+
+
+async def _cached_context(connection: asyncpg.Connection, code: str, epoch: int | None) -> _CachedContext | None:
+    """The station's cached context if it is of `epoch` (the value the request's read saw),
+    else read again (one round trip) and kept. The write checks the epoch once more (under the
+    station's row lock, in the same statement): a change committed between the read and the
+    write makes the write write nothing, and the regular route answers."""
+    cached = _CONTEXTS.get(code)
+    if cached is not None and cached.epoch == epoch:
+        return cached
+    statement = _station_context_and_epoch_sql()
+    rows = await connection.fetch(statement.sql, *statement.arguments({"code": code}))
+    if not rows or rows[0]["r_id"] is None:
+        _CONTEXTS.pop(code, None)
+        return None
+    contexts, areas = [], []
+    for row in rows:
+        contexts.append(
+            _Context(
+                _view(ElectionView, row, "e_", _ELECTION_COLUMNS),  # type: ignore[arg-type] - the columns it reads
+                StationState.OPEN.value,  # checked by the write, under the row's lock
+                row["lists_election_id"], row["keys_election_id"] is not None, row["token_secret_wrapped"],
+                row["display_key_wrapped"], row["registry_election_id"],
+                frozenset(),  # not parsed: `areas` below
+            )
+        )
+        areas.append(frozenset(row["area"] or ()))
+    cached = _CachedContext(
+        rows[0]["context_epoch"], _view(StationView, rows[0], "s_", _STATION_COLUMNS),
+        [_view(RoundView, row, "r_", _ROUND_COLUMNS) for row in rows], contexts, areas,
+    )
+    if len(_CONTEXTS) >= _CONTEXTS_MAX:
+        _CONTEXTS.clear()
+    _CONTEXTS[code] = cached
+    return cached
+
+
 async def check_in_on_driver(
     connection: asyncpg.Connection, request: Request, authorize: Callable[[Request, Principal | None], Awaitable[Principal | None]],
     body: CheckinRequest, world: Territory,
 ) -> CheckinResult:
     """A tablet's (or a station member's) check-in on a bare driver connection, without a session
-    (`services.app.FastPaths`, `driver_fast_path`): ONE read (the session, its station, round,
-    context and voter: `_tablet_checkin_sql`), the route's access rule applied to the principal
-    read (`authorize`: the same `Access` object, CSRF included), the same checks as `check_in`,
-    then ONE write (the check-in, its counters and its audit event: `_insert_count_and_log_sql`,
-    which itself re-checks the station's state under a row lock and the one vote per round),
-    sent in autocommit: a single statement is atomic on its own.
+    (`services.app.FastPaths`, `driver_fast_path`): ONE read (the session, its station's code,
+    the context's epoch and the voter: `_session_and_voter_sql`), the route's access rule
+    applied to the principal read (`authorize`: the same `Access` object, CSRF included), the
+    station's context from the process's cache (`_cached_context`: read again, one more round
+    trip, when any of its tables changed), the same checks as `check_in`, then ONE write (the
+    check-in, its counters and its audit event: `_insert_count_and_log_sql`, which itself
+    re-checks the station's state and the cache's epoch under a row lock, and the one vote per
+    round), sent in autocommit: a single statement is atomic on its own.
 
     Only the common case is decided here; anything else raises (`HandOver` or the refusal) before
     the write, or after a write that wrote nothing, and the regular route answers it: a refusal,
-    an API token, an exercise, a voter of another station, a person already checked in."""
+    an API token, an exercise, a voter of another station, a person already checked in, a
+    station not open, a context changed meanwhile."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or request.headers.get("authorization"):
         raise HandOver
     match = registry._REF.match(body.voter_ref.strip().upper()) if body.voter_ref else None  # noqa: SLF001
     if match is None:
         raise HandOver  # « électeur introuvable », worded by the regular route
-    statement = _tablet_checkin_sql(match[1])
-    rows = await connection.fetch(
+    statement = _session_and_voter_sql(match[1])
+    row = await connection.fetchrow(
         statement.sql,
         *statement.arguments({"token_sha256": sha256_hex(token), "department": match[2], "row_id": int(match[3])}),
     )
-    principal = await authorize(request, auth_service.principal_from_session_row(rows[0] if rows else None, token))
-    if principal is None or rows[0]["s_id"] is None:
+    principal = await authorize(request, auth_service.principal_from_session_row(row, token))
+    if principal is None or row["session_station_code"] is None:
         raise HandOver  # « bureau inconnu », worded by the regular route
-    station = _view(StationView, rows[0], "s_", _STATION_COLUMNS)
-    rounds = [_view(RoundView, row, "r_", _ROUND_COLUMNS) for row in rows if row["r_id"] is not None]
-    round_ = pick_active_round(rounds)
-    row = rows[rounds.index(round_)]
-    context = _Context(
-        _view(ElectionView, row, "e_", _ELECTION_COLUMNS),  # type: ignore[arg-type] - the columns it reads
-        row["state"], row["lists_election_id"], row["keys_election_id"] is not None, row["token_secret_wrapped"],
-        row["display_key_wrapped"], row["registry_election_id"],
-        frozenset(),  # not parsed here: the voter's bureau is looked up in `area` as read, below
-    )
+    cached = await _cached_context(connection, row["session_station_code"], row["context_epoch"])
+    if cached is None:
+        raise HandOver
+    station = cached.station
+    round_ = pick_active_round(cached.rounds)
+    index = cached.rounds.index(round_)
+    context = cached.contexts[index]
     election, paper, states = _checked_station(station, round_, body, context)
     if row["v_id"] is None or context.lists_election_id is not None:
         raise HandOver  # unknown voter, or an exercise (the rehearsed election's rules)
-    if f'{row["v_department_code"]}:{row["v_commune_code"]}:{row["v_bureau_code"]}' not in (row["area"] or ()):
+    if f'{row["v_department_code"]}:{row["v_commune_code"]}:{row["v_bureau_code"]}' not in cached.areas[index]:
         raise HandOver  # « son bureau est le … »: worded by the regular route
     voter = _voter_of(row, world, "v_")
     _checked_eligibility(voter, election, context, body)
@@ -817,10 +905,12 @@ async def check_in_on_driver(
         paid_sql = _round_1_paid_sql()
         paid = await connection.fetchval(paid_sql.sql, *paid_sql.arguments({"election_id": election.id, "token": voter_token}))
         covered = paid is not None and paid >= election.contribution_min_cents
-    write = _write(principal.actor, station, round_, body, election, voter, keys, voter_token, covered, paper, states)
+    write = _write(
+        principal.actor, station, round_, body, election, voter, keys, voter_token, covered, paper, states, cached.epoch
+    )
     written = await connection.fetchrow(write.statement.sql, *write.arguments)
     if written is None:
-        raise HandOver  # nothing written: already checked in, or the station closed meanwhile
+        raise HandOver  # nothing written: already checked in, the station closed, or the context changed meanwhile
     return _result(station, round_, body, write, written, voter)
 
 

@@ -351,3 +351,26 @@ class PollingExercise(Base):
     election_id: Mapped[int] = mapped_column(ForeignKey("election.id"), primary_key=True)
     lists_election_id: Mapped[int] = mapped_column(ForeignKey("election.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# The tables whose rows a check-in's cached context is made of (`polling.checkin`: the station,
+# its election and rounds, the exercise, the privacy keys, the loaded lists, the station's
+# bureaux). Any write to one of them gives `polling_context_epoch` a new value (triggers of
+# migration polling 0004), which the check-in's read and write compare with the cache's.
+CONTEXT_TABLES = (
+    "election", "election_round", "election_privacy_key", "polling_exercise", "registry_state", "station", "station_bureau",
+)
+
+
+class PollingContextEpoch(Base):
+    """ONE row: the version of everything a check-in keeps in its per-process cache (see
+    `CONTEXT_TABLES`). Set by triggers to a value of a sequence, never reused even when the
+    transaction that set it rolls back: a cache filled from data later rolled back can never
+    match again. Operational (written by triggers only), not audited: the changes it follows
+    are audited where they are made."""
+
+    __tablename__ = "polling_context_epoch"
+    __audit_exempt__ = True
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    epoch: Mapped[int] = mapped_column(BigInteger)

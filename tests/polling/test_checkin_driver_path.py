@@ -185,6 +185,7 @@ async def test_the_one_write_writes_nothing_when_the_station_is_not_open(session
         "p_checked_in_at": now, "p_recorded_at": now, "p_contribution_cents": 200, "p_payment": "cash",
         "p_channel": "tablet", "p_display": b"x", "p_cash_cents": 200, "p_cheque_cents": 0, "p_covered": 0,
         "p_states": [StationState.OPEN.value],
+        "p_epoch": None,  # the regular route: no cached context
         **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
     }
     connection = await db.driver_connection(session)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from polling import service
+from polling import checkin, service
 from polling.models import Checkin
 from services.auth.roles import Role
 from services.events import AuditEvent
@@ -20,20 +20,31 @@ async def test_an_api_check_in_costs_two_statements(client, users, session, worl
     await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
-    found = await client.get("/api/v1/registry/search", params={"nom": "dupont"})
-    ref = found.json()["results"][0]["ref"]
+    first, second = [
+        (await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"]
+        for name in ("dupont", "lefevre")
+    ]
     await territory(session)  # loaded once per process (not the check-in's cost)
+    checkin.forget_cached_contexts()
     async with counted_statements(session) as statements:
-        response = await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})
+        response = await client.post("/api/v1/polling/checkins", json={"ref": first, **BODY})
     assert response.status_code == 201, response.text
     assert response.json()["station_code"] == world.bordeaux.code and response.json()["counts"]["tablet"] == 1
-    # ONE read (the session with its tablet, the station with its round, context and the voter)
-    # and ONE write (the check-in, its counters and its audit event), and no transaction
-    # around them in production (a statement is atomic on its own).
+    # The station's first check-in in this process reads its context (station, rounds,
+    # election, keys, bureaux) and keeps it: three statements.
+    assert len(statements) == 3, statements
+    assert "context_epoch" in statements[1] and "FROM station" in statements[1]
+    async with counted_statements(session) as statements:
+        response = await client.post("/api/v1/polling/checkins", json={"ref": second, **BODY})
+    assert response.status_code == 201, response.text
+    assert response.json()["counts"]["tablet"] == 2
+    # Then ONE read (the session with its tablet, the context's epoch and the voter) and ONE
+    # write (the check-in, its counters and its audit event), and no transaction around them
+    # in production (a statement is atomic on its own).
     assert len(statements) == 2, statements
     assert statements[0].lstrip().startswith("SELECT web_session.")
     assert "INSERT INTO audit_event" in statements[-1] and "INSERT INTO checkin" in statements[-1]
-    assert await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "polling.checked_in")) == 1
+    assert await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "polling.checked_in")) == 2
 
 
 async def test_a_tablet_of_an_unknown_station_is_refused_in_french(client, users, session, count_writes) -> None:  # noqa: ANN001
