@@ -29,8 +29,17 @@
 4. the floor, in the same run and at the same rate: GET /healthz (the app, one SELECT 1);
 5. one JSON line: registry size, p50/p90/p99/max of both, statuses, server CPU per answered
    request (app workers and PostgreSQL, from /proc: robust to other load on the machine), their
-   ratios, the load average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on
-   an idle core).
+   ratios, PostgreSQL's CPU by kind of process (backends, WAL writer, autovacuum…), the load
+   average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
+
+`--breakdown` (diagnosis, not the figure to report: it adds a /proc read per round trip): the
+bench app times each search's round trips (wall, and the PostgreSQL backend's CPU from
+/proc/<pid>/schedstat) and answers them in a `x-bench-timing` header; the JSON then breaks the
+latency down by level reached and query shape (time before the handler — the servers' queue —,
+context read, levels' statement, audit INSERT, Python), per-request records go to
+`bench/out/registry-search/requests-<rate>.jsonl` and every levels' statement with its values to
+`statements.jsonl` (for EXPLAIN). `bench/registry_search_same_rows.py` compares the search's SQL
+with a git revision's on the same registry: same answers, PostgreSQL CPU per statement.
 """
 
 from __future__ import annotations
