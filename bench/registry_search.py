@@ -29,8 +29,17 @@
 4. the floor, in the same run and at the same rate: GET /healthz (the app, one SELECT 1);
 5. one JSON line: registry size, p50/p90/p99/max of both, statuses, server CPU per answered
    request (app workers and PostgreSQL, from /proc: robust to other load on the machine), their
-   ratios, the load average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on
-   an idle core).
+   ratios, PostgreSQL's CPU by kind of process (backends, WAL writer, autovacuum…), the load
+   average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
+
+`--breakdown` (diagnosis, not the figure to report: it adds a /proc read per round trip): the
+bench app times each search's round trips (wall, and the PostgreSQL backend's CPU from
+/proc/<pid>/schedstat) and answers them in a `x-bench-timing` header; the JSON then breaks the
+latency down by level reached and query shape (time before the handler — the servers' queue —,
+context read, levels' statement, audit INSERT, Python), per-request records go to
+`bench/out/registry-search/requests-<rate>.jsonl` and every levels' statement with its values to
+`statements.jsonl` (for EXPLAIN). `bench/registry_search_same_rows.py` compares the search's SQL
+with a git revision's on the same registry: same answers, PostgreSQL CPU per statement.
 """
 
 from __future__ import annotations
@@ -348,6 +357,7 @@ class _HttpConnection:
         self.host, self.port = host, port
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
+        self.last_timing = ""  # the bench app's `x-bench-timing` header (BENCH_SEARCH_TIMING=1)
 
     async def close(self) -> None:
         if self.writer is not None:
@@ -384,6 +394,7 @@ class _HttpConnection:
             body = await self.reader.readexactly(int(fields.get("content-length", "0")))
         if fields.get("connection", "").lower() == "close":
             await self.close()
+        self.last_timing = fields.get("x-bench-timing", "")
         return status, body
 
 
@@ -399,6 +410,7 @@ async def load(
     connections: int = 64,
     request_timeout: float = 5.0,
     grace: float = 10.0,
+    timings: list[dict | None] | None = None,
 ) -> tuple[list[float], list[int], list[str]]:
     """Open loop: request i is due at start + i / rate whatever happened before.
 
@@ -419,6 +431,7 @@ async def load(
     targets = [path + ("?" + urlencode(params) if params else "") for path, params, _headers in requests]
     queue: asyncio.Queue[int | None] = asyncio.Queue()
     start = time.perf_counter() + 0.2
+    wall_offset = time.time() - time.perf_counter()  # perf_counter → the server's time.time()
     hard_stop = start + count / rate + grace
 
     async def dispatcher() -> None:
@@ -443,7 +456,15 @@ async def load(
                         status, body = await connection.get(targets[index], requests[index][2])
                     statuses[index] = status
                     if status == 200 and requests[index][0].endswith("/search"):
-                        levels[index] = (json.loads(body).get("levels_searched") or [""])[-1]
+                        answer = json.loads(body)
+                        levels[index] = (answer.get("levels_searched") or [""])[-1]
+                        if timings is not None:
+                            timings[index] = {
+                                "timing": connection.last_timing,
+                                "due": wall_offset + scheduled,
+                                "hits": len(answer.get("results") or ()),
+                                "levels": answer.get("levels_searched") or [],
+                            }
                 except (OSError, TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
                     statuses[index] = FAILED
                     await connection.close()
@@ -464,6 +485,125 @@ def percentiles(values: list[float]) -> dict[str, float]:
     return {"p50_ms": at(0.50), "p90_ms": at(0.90), "p99_ms": at(0.99), "max_ms": round(ordered[-1], 2)}
 
 
+def _process_cpu(pids: list[int]) -> dict[int, tuple[str, float]]:
+    """Each process's title (PostgreSQL's: « postgres: walwriter », « postgres: bench bench
+    127.0.0.1(…) idle »…) and its own CPU seconds (user + system)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    found = {}
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            title = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            continue
+        found[pid] = (title, (int(fields[11]) + int(fields[12])) / ticks)
+    return found
+
+
+def _process_kind(title: str) -> str:
+    """A PostgreSQL process's role from its title (the backends' addresses and states dropped)."""
+    if not title.startswith("postgres:"):
+        return "postmaster"
+    rest = title.removeprefix("postgres:").strip()
+    if "127.0.0.1" in rest or "[local]" in rest:
+        return "backend"
+    return rest.split("   ")[0].split(" (")[0]
+
+
+def per_process_cpu(before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], reaped_s: float) -> dict:
+    """CPU seconds per kind of PostgreSQL process during a phase; `reaped_s`: the CPU of the
+    processes that ended during it (autovacuum workers…), counted by the postmaster."""
+    kinds: dict[str, float] = {}
+    for pid, (title, seconds) in after.items():
+        spent = seconds - (before[pid][1] if pid in before else 0.0)
+        kind = _process_kind(title)
+        kinds[kind] = kinds.get(kind, 0.0) + spent
+    kinds["ended_during_the_phase"] = reaped_s
+    return {kind: round(seconds, 2) for kind, seconds in sorted(kinds.items(), key=lambda item: -item[1]) if seconds > 0}
+
+
+def _shape_of(params: dict, headers: dict) -> str:
+    """A request's query shape, as the breakdown groups them."""
+    parts = [f"nom{min(len(params.get('nom', '')), 9)}"]
+    if params.get("prenoms"):
+        parts.append("prenom")
+    if params.get("naissance"):
+        parts.append("annee")
+    parts.append("jeton" if "authorization" in headers else "tablette")
+    return "+".join(parts)
+
+
+def breakdown(requests: list[tuple[str, dict, dict]], latencies: list[float], timings: list[dict | None]) -> tuple[dict, list[dict]]:
+    """Per request: the level reached, rows, server-side split (before the handler, context read,
+    levels' statement, audit INSERT, the rest of the handler, after it) and the latency; then
+    p50/p90/p99 by level and by query shape, and where the time of the slowest 1 % went."""
+    records = []
+    for (path, params, headers), latency, timing in zip(requests, latencies, timings, strict=True):
+        if timing is None or not timing["timing"]:
+            continue
+        entered, total, spans, rows, cpu, pid, backend = timing["timing"].split(";")
+        spans_ms = [float(x) for x in spans.split(",")] if spans else []
+        context, statement, insert = (spans_ms + [0.0, 0.0, 0.0])[:3]
+        backend_ms = [float(x) for x in backend.split(",")] if backend else []
+        context_cpu, statement_cpu, insert_cpu = (backend_ms + [0.0, 0.0, 0.0])[:3]
+        before = (float(entered) - timing["due"]) * 1000
+        records.append(
+            {
+                "latency_ms": round(latency, 3),
+                "level": (timing["levels"] or [""])[-1],
+                "levels": len(timing["levels"]),
+                "shape": _shape_of(params, headers),
+                "rows": int(rows),
+                "hits": timing["hits"],
+                "before_handler_ms": round(before, 3),
+                "handler_ms": float(total),
+                "context_ms": context,
+                "statement_ms": statement,
+                "insert_ms": insert,
+                "python_ms": round(float(total) - context - statement - insert, 3),
+                "after_handler_ms": round(latency - before - float(total), 3),
+                "handler_cpu_ms": float(cpu),
+                "db_context_cpu_ms": context_cpu,
+                "db_statement_cpu_ms": statement_cpu,
+                "db_insert_cpu_ms": insert_cpu,
+                "pid": int(pid),
+                "params": params,
+            }
+        )
+
+    def summary(group: list[dict]) -> dict:
+        figures = percentiles([r["latency_ms"] for r in group])
+        figures["n"] = len(group)
+        figures["statement_p50_ms"] = percentiles([r["statement_ms"] for r in group])["p50_ms"]
+        figures["statement_p99_ms"] = percentiles([r["statement_ms"] for r in group])["p99_ms"]
+        figures["rows_mean"] = round(sum(r["rows"] for r in group) / len(group), 1)
+        for part in ("db_context_cpu_ms", "db_statement_cpu_ms", "db_insert_cpu_ms", "handler_cpu_ms"):
+            figures[part.removesuffix("_ms") + "_mean_ms"] = round(sum(r[part] for r in group) / len(group), 3)
+        figures["db_statement_cpu_p99_ms"] = percentiles([r["db_statement_cpu_ms"] for r in group])["p99_ms"]
+        return figures
+
+    def grouped(key: str) -> dict:
+        groups: dict[str, list[dict]] = {}
+        for record in records:
+            groups.setdefault(str(record[key]), []).append(record)
+        return {name: summary(group) for name, group in sorted(groups.items(), key=lambda item: -len(item[1]))}
+
+    if not records:
+        return {}, records
+    slowest = sorted(records, key=lambda r: -r["latency_ms"])[: max(1, len(records) // 100)]
+    parts = (
+        "before_handler_ms", "context_ms", "statement_ms", "insert_ms", "python_ms", "after_handler_ms",
+        "db_context_cpu_ms", "db_statement_cpu_ms", "db_insert_cpu_ms", "handler_cpu_ms",
+    )
+    return {
+        "by_level": grouped("level"),
+        "by_shape": grouped("shape"),
+        "slowest_1pct_mean_split_ms": {part: round(sum(r[part] for r in slowest) / len(slowest), 2) for part in parts},
+        "slowest_1pct_levels": {lvl: sum(1 for r in slowest if r["level"] == lvl) for lvl in {r["level"] for r in slowest}},
+        "all_mean_split_ms": {part: round(sum(r[part] for r in records) / len(records), 2) for part in parts},
+    }, records
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--voters", type=int, default=10_000_000)
@@ -477,6 +617,12 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8765)
     parser.add_argument("--stations", type=int, default=300)
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes of the server")
+    parser.add_argument(
+        "--breakdown",
+        action="store_true",
+        help="time each search's round trips in the server (x-bench-timing header) and break the latency down "
+        "by level and query shape; per-request records in bench/out/registry-search/requests-<rate>.jsonl",
+    )
     args = parser.parse_args()
 
     from services import embedded_pg
@@ -498,7 +644,11 @@ def main() -> None:
         gc.freeze()
         app = subprocess.Popen(
             [sys.executable, str(ROOT / "bench" / "registry_search_app.py"), "--port", str(args.port), "--workers", str(args.workers)],
-            env=environment,
+            env={
+                **environment,
+                "BENCH_SEARCH_TIMING": "1" if args.breakdown else "0",
+                "BENCH_SEARCH_STATEMENTS": str(DATA / "statements.jsonl") if args.breakdown else "",
+            },
             cwd=ROOT,
         )
         base = f"http://127.0.0.1:{args.port}"
@@ -514,16 +664,24 @@ def main() -> None:
         count = int(args.rate * args.seconds)
         postmaster = int((DATA / "pgdata" / "postmaster.pid").read_text().split()[0])
 
+        timings: list[dict | None] = []
+
         def measured(requests: list[tuple[str, dict, dict]]) -> tuple[list[float], list[int], list[str], dict]:
             """One load phase, with the CPU the app's and PostgreSQL's processes spent on it."""
             app_pids = [app.pid, *descendants(app.pid)]
             db_pids = [postmaster, *descendants(postmaster)]
             app_before, db_before = cpu_seconds(app_pids), cpu_seconds(db_pids)
+            processes_before = _process_cpu(db_pids)
+            reaped_before = cpu_seconds([postmaster]) - cpu_seconds([postmaster], reaped=False)
+            timings[:] = [None] * len(requests)
             started = time.perf_counter()
-            latencies, statuses, levels = asyncio.run(load(base, requests, args.rate, connections=args.connections))
+            latencies, statuses, levels = asyncio.run(
+                load(base, requests, args.rate, connections=args.connections, timings=timings)
+            )
             elapsed = time.perf_counter() - started
             app_cpu = cpu_seconds(app_pids) - app_before
             db_cpu = cpu_seconds([postmaster, *descendants(postmaster)]) - db_before
+            reaped = cpu_seconds([postmaster]) - cpu_seconds([postmaster], reaped=False) - reaped_before
             answered = max(1, sum(1 for status in statuses if status > 0))
             figures = {
                 "achieved_rate_per_s": round(len(requests) / elapsed, 1),
@@ -531,6 +689,10 @@ def main() -> None:
                 # Per request answered: a server that falls behind leaves requests unsent.
                 "app_cpu_ms_per_request": round(app_cpu * 1000 / answered, 2),
                 "db_cpu_ms_per_request": round(db_cpu * 1000 / answered, 2),
+                # PostgreSQL's CPU seconds by process kind (backends, walwriter, autovacuum…).
+                "db_cpu_s_by_process": per_process_cpu(
+                    processes_before, _process_cpu([postmaster, *descendants(postmaster)]), reaped
+                ),
             }
             return latencies, statuses, levels, figures
 
@@ -539,7 +701,13 @@ def main() -> None:
         cpu = calibration()
         load_before = os.getloadavg()
         requests = make_requests(state, count, seed=2)
+        (DATA / "statements.jsonl").unlink(missing_ok=True)  # the warm-up's
         latencies, statuses, levels, search_cpu = measured(requests)
+        split, records = breakdown(requests, latencies, timings) if args.breakdown else ({}, [])
+        if records:
+            with open(DATA / f"requests-{int(args.rate)}.jsonl", "w") as output:
+                for record in records:
+                    output.write(json.dumps(record) + "\n")
         floor_requests = [("/healthz", {}, {})] * count
         floor_latencies, floor_statuses, _, floor_cpu = measured(floor_requests)
         search = percentiles(latencies)
@@ -566,6 +734,7 @@ def main() -> None:
                     "search": {**search, **search_cpu},
                     "search_statuses": outcome(statuses),
                     "levels_reached": {level: levels.count(level) for level in sorted(set(levels))},
+                    **({"breakdown": split} if split else {}),
                     "floor_healthz": {**floor, **floor_cpu},
                     "floor_statuses": outcome(floor_statuses),
                     "ratio_p99_search_to_floor": round(search["p99_ms"] / max(floor["p99_ms"], 0.01), 2),

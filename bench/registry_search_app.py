@@ -13,12 +13,16 @@ give the same area both ways on the 10 M registry).
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 STATION_VOTERS = 5_000
+_STATEMENTS_LOG = os.environ.get("BENCH_SEARCH_STATEMENTS", "")
 
 
 # One statement on the driver connection, as polling's resolver (`polling.service.station_area`)
@@ -63,10 +67,89 @@ bench_station_area.area_sql = (  # type: ignore[attr-defined]
 )
 
 
+class _TimedConnection:
+    """The search's driver connection, timing each of its round trips (the bench's breakdown of a
+    search: context read, levels' statement, audit INSERT)."""
+
+    def __init__(self, connection) -> None:  # noqa: ANN001 - an asyncpg connection
+        self._connection = connection
+        self.spans: list[float] = []  # seconds, in the order of the calls
+        self.backend_cpu: list[float] = []  # the PostgreSQL backend's CPU seconds, per call
+        self.rows = -1
+        self._schedstat = f"/proc/{connection.get_server_pid()}/schedstat"
+
+    def _backend_cpu(self) -> float:
+        """The backend's CPU time, in ns precision (/proc/<pid>/schedstat: on the same machine)."""
+        try:
+            with open(self._schedstat) as stat:
+                return int(stat.read().split()[0]) / 1e9
+        except OSError:
+            return 0.0
+
+    async def fetchrow(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        started, cpu = time.perf_counter(), self._backend_cpu()
+        try:
+            return await self._connection.fetchrow(*args, **kwargs)
+        finally:
+            self.spans.append(time.perf_counter() - started)
+            self.backend_cpu.append(self._backend_cpu() - cpu)
+
+    async def fetch(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        started, cpu = time.perf_counter(), self._backend_cpu()
+        try:
+            rows = await self._connection.fetch(*args, **kwargs)
+            self.rows = len(rows)
+            return rows
+        finally:
+            self.spans.append(time.perf_counter() - started)
+            self.backend_cpu.append(self._backend_cpu() - cpu)
+            if _STATEMENTS_LOG:  # every levels' statement with its values and backend CPU, for EXPLAIN
+                with open(_STATEMENTS_LOG, "a") as log:
+                    log.write(json.dumps({"cpu_ms": self.backend_cpu[-1] * 1000, "sql": args[0], "args": list(args[1:])}) + "\n")
+
+    async def execute(self, *args, **kwargs):  # noqa: ANN002, ANN003, ANN201
+        started, cpu = time.perf_counter(), self._backend_cpu()
+        try:
+            return await self._connection.execute(*args, **kwargs)
+        finally:
+            self.spans.append(time.perf_counter() - started)
+            self.backend_cpu.append(self._backend_cpu() - cpu)
+
+    def __getattr__(self, name: str):  # noqa: ANN204
+        return getattr(self._connection, name)
+
+
+def _timed(handler):  # noqa: ANN001, ANN202
+    """The search's fast path, answering with a `x-bench-timing` header: the wall clock when the
+    handler started (time.time(), to compare with the load generator's due time), the handler's
+    own duration, each round trip's, the rows the levels' statement returned, and the process
+    CPU time spent during the handler (includes whatever other request ran meanwhile)."""
+
+    async def timed_search(request, connection):  # noqa: ANN001, ANN202
+        entered = time.time()
+        started = time.perf_counter()
+        cpu = time.process_time()
+        timed = _TimedConnection(connection)
+        response = await handler(request, timed)
+        total = time.perf_counter() - started
+        spans = ",".join(f"{span * 1000:.3f}" for span in timed.spans)
+        backend = ",".join(f"{span * 1000:.3f}" for span in timed.backend_cpu)
+        response.headers["x-bench-timing"] = (
+            f"{entered:.6f};{total * 1000:.3f};{spans};{timed.rows};{(time.process_time() - cpu) * 1000:.3f};{os.getpid()};{backend}"
+        )
+        return response
+
+    return timed_search
+
+
 def create_bench_app():  # noqa: ANN201 - uvicorn factory (one per worker process)
     from services.app import create_app
     from voter_registry.service import register_station_area_resolver
 
+    if os.environ.get("BENCH_SEARCH_TIMING") == "1":
+        from voter_registry import api
+
+        api.search.driver_fast_path = _timed(api._driver_search)  # noqa: SLF001
     app = create_app()
     # After the composition root, which registers polling's resolver: the benchmark's stations
     # are not planned by polling (registered before, the stand-in was replaced and every tablet

@@ -320,16 +320,26 @@ def _level_sql_named(
         filters.append("t.birth_day IN (:day, 0)")
     if communes:
         filters.append("t.commune_code = ANY(CAST(:communes AS varchar[]))")
+    # The lists' branches of the area level take the station's polling places one by one
+    # (department, commune and bureau all equal: the area index's whole prefix); see below.
+    branch_filters = list(filters)
     if level == Level.AREA.value:
         filters += [
             "t.department_code = :department",
             "t.commune_code = ANY(CAST(:area_communes AS varchar[]))",
             "t.bureau_code = ANY(CAST(:area_bureaux AS varchar[]))",
         ]
+        branch_filters += [
+            "t.department_code = :department",
+            "t.commune_code = place.commune_code",
+            "t.bureau_code = place.bureau_code",
+        ]
     elif level == Level.DEPARTMENT.value:
         filters.append("t.department_code = :department")
+        branch_filters = filters
     else:
         filters.append("t.department_code = ANY(CAST(:departments AS varchar[]))")
+        branch_filters = filters
     names = []
     branches = []
     for index, required in enumerate(particles):
@@ -340,10 +350,24 @@ def _level_sql_named(
             if required:
                 name.append(f"t.name_flags & {flag} <> 0")
             names.append("(" + " AND ".join(name) + ")")
-            branches.append(
-                f"(SELECT t.department_code, t.id FROM voter AS t WHERE {' AND '.join(name + filters)} "
-                f"LIMIT {MAX_CANDIDATES + 1})"
+            scan = (
+                f"SELECT t.department_code, t.id FROM voter AS t WHERE {' AND '.join(name + branch_filters)} "
+                f"LIMIT {MAX_CANDIDATES + 1}"
             )
+            if level == Level.AREA.value:
+                # One scan per polling place of the station, each an equality on the area
+                # index's (department, commune, bureau) then the name range. With the places
+                # as arrays (`commune = ANY(...) AND bureau = ANY(...)`), the generic plan —
+                # which guesses ten elements per array, a hundred index descents — chose the
+                # department-wide index for the usage name and read the table for each of its
+                # entries to check the bureau: up to ≈ 2,100 rows and 100 ms for a two-letter
+                # prefix on the 10 M bench (bench/registry_search.py --breakdown, EXPLAIN).
+                scan = (
+                    "SELECT found.department_code, found.id FROM unnest(CAST(:pair_communes AS varchar[]), "
+                    "CAST(:pair_bureaux AS varchar[])) AS place(commune_code, bureau_code) "
+                    f"CROSS JOIN LATERAL ({scan}) AS found LIMIT {MAX_CANDIDATES + 1}"
+                )
+            branches.append(f"({scan})")
     supplementary_where = " AND ".join(["(" + " OR ".join(names) + ")", *filters])
     voter_columns = ", ".join(f"v.{column.strip()}" for column in _COLUMNS.split(","))
     return f"""

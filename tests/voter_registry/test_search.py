@@ -134,6 +134,25 @@ async def test_widening_from_the_station_area(session, registry, election) -> No
     assert [(h.voter.commune_code, h.level) for h in results.hits] == [("2A004", Level.NATIONAL)]
 
 
+async def test_a_station_of_two_communes_searches_its_own_polling_places_only(session, registry, election) -> None:
+    # Bordeaux's bureau 0002 and Mérignac's 0001: (Bordeaux, 0001) is in neither — its MARTIN
+    # and its MARTIN-DUPONT (usage name) are found only at the department level. Each place
+    # is scanned on its own (search._level_sql_named), never the communes × bureaux product.
+    two_communes = SearchScope(
+        area=(("33063", "0002"), ("33281", "0001")), department="33", national=True, full_detail_outside_area=False
+    )
+    results = await search_voters(session, ACTOR, VoterQuery(name="martin"), two_communes, election=election)
+    assert results.levels_searched == [Level.AREA]
+    assert [(h.voter.commune_code, h.voter.bureau_code, h.level) for h in results.hits] == [("33281", "0001", Level.AREA)]
+    results = await search_voters(session, ACTOR, VoterQuery(name="martin"), two_communes, election=election, widen="all")
+    found = {(h.voter.commune_code, h.voter.bureau_code, h.voter.birth_name, h.level) for h in results.hits}
+    assert ("33063", "0001", "MARTIN", Level.DEPARTMENT) in found
+    assert ("33063", "0001", "DE LA FONTAINE", Level.DEPARTMENT) in found  # usage name MARTIN-DUPONT
+    assert not any(level == Level.AREA and commune == "33063" for commune, _bureau, _name, level in found)
+    results = await search_voters(session, ACTOR, VoterQuery(name="lefevre"), two_communes, election=election)
+    assert [(h.voter.bureau_code, h.voter.given_names, h.level) for h in results.hits] == [("0002", "Jean-Pierre", Level.AREA)]
+
+
 async def test_a_commission_never_sees_another_department(session, registry) -> None:
     assert await find(session, registry, name="le gall", given_names="yann", scope=COMMISSION_33) == []
     assert {h.voter.department_code for h in await find(session, registry, name="martin", given_names="jean", scope=COMMISSION_33)} == {"33"}

@@ -1,0 +1,227 @@
+"""A/B of the search's SQL on the 10 M-voter bench registry: the same rows, and PostgreSQL's CPU.
+
+    uv run python bench/registry_search_same_rows.py [--against main] [--queries 600]
+
+Runs random searches in the bench's mix (bench/registry_search.py: a station's voter by name
+prefix and often a given name, someone of the same department, someone elsewhere in France with
+a given name and year, commission searches) through `search.run_search` of this tree AND of
+`voter_registry/search.py` at the git revision `--against`, alternately first, on one
+connection with the generic plans the fast path uses. Every answer must be the same (hits'
+refs, levels, scores, order, truncation); PostgreSQL's CPU per levels' statement is measured
+from the backend's /proc/<pid>/schedstat (ns, on this machine: robust to the other load).
+
+Needs the bench database of bench/registry_search.py (`bench/out/registry-search/`).
+One JSON line: queries, identical answers, answers both truncated (more than 200 matches: which
+201 candidates are read is the plan's order, so the 20 shown among equal scores may differ),
+mismatches, CPU per statement (mean, p90, p99) of
+both sides by the level reached.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib.util
+import json
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+DATA = ROOT / "bench" / "out" / "registry-search"
+
+
+def _module_at(revision: str):  # noqa: ANN202
+    """voter_registry/search.py as it is at `revision`, imported under another name."""
+    source = subprocess.run(
+        ["git", "show", f"{revision}:voter_registry/search.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout
+    folder = Path(tempfile.mkdtemp())
+    path = folder / "search_at_revision.py"
+    path.write_text(source)
+    spec = importlib.util.spec_from_file_location("search_at_revision", path)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules["search_at_revision"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 3) if ordered else 0.0
+
+
+async def main_async(args: argparse.Namespace) -> dict:
+    import asyncpg
+
+    from registry_search import _prefix
+    from registry_search_app import bench_station_area
+    from services import db
+    from services.elections.models import Election
+    from voter_registry import search as current
+    from voter_registry.search import SearchScope, VoterQuery
+    from voter_registry.service import station_scope
+    from voter_registry.territory_cache import territory
+
+    previous = _module_at(args.against)
+    from services import embedded_pg
+
+    url, server = embedded_pg.start(DATA, database="bench")
+    try:
+        db.init_database(url, pool_size=2)
+        async with db.session_scope() as session:
+            world = await territory(session)
+            election = (await session.execute(Election.__table__.select().order_by(Election.id.desc()).limit(1))).first()
+            connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+            sample = [
+                dict(row)
+                for row in await connection.fetch(
+                    "SELECT department_code, commune_code, bureau_code, birth_name, usage_name, given_names, birth_year "
+                    "FROM voter TABLESAMPLE SYSTEM (0.2) REPEATABLE (7) LIMIT 20000"
+                )
+            ]
+            registry_election = await connection.fetchval("SELECT election_id FROM registry_state WHERE id = 1")
+            rng = random.Random(args.seed)
+            rng.shuffle(sample)
+            by_department: dict[str, list[dict]] = {}
+            for row in sample:
+                by_department.setdefault(row["department_code"], []).append(row)
+            stations = []
+            for row in sample[: args.stations]:
+                area = await bench_station_area(session, f"{row['commune_code']}{row['bureau_code']}")
+                if area is not None:
+                    stations.append((row, station_scope(area)))
+            commissions = sorted(by_department)[:20]
+        await connection.execute("SET plan_cache_mode = force_generic_plan")
+        schedstat = f"/proc/{connection.get_server_pid()}/schedstat"
+
+        def backend_cpu_ms() -> float:
+            with open(schedstat) as stat:
+                return int(stat.read().split()[0]) / 1e6
+
+        queries: list[tuple[VoterQuery, SearchScope]] = []
+        for _ in range(args.queries):
+            roll = rng.random()
+            station, scope = rng.choice(stations)
+            department = station["department_code"]
+            if roll < 0.75:
+                voters = [r for r in by_department[department] if (r["commune_code"], r["bureau_code"]) in scope.area]
+                voter = rng.choice(voters) if voters else rng.choice(by_department[department])
+                given = voter["given_names"].split()[0] if rng.random() < 0.6 and voter["given_names"] else ""
+                name = voter["usage_name"] if voter["usage_name"] and rng.random() < 0.3 else voter["birth_name"]
+                query = VoterQuery(name=_prefix(rng, name), given_names=_prefix(rng, given, 2) if given else "")
+            elif roll < 0.85:
+                voter = rng.choice(by_department[department])
+                query = VoterQuery(
+                    name=_prefix(rng, voter["birth_name"], 4),
+                    given_names=voter["given_names"].split()[0] if voter["given_names"] else "",
+                )
+            elif roll < 0.90:
+                voter = rng.choice(sample)
+                query = VoterQuery(
+                    name=voter["birth_name"],
+                    given_names=voter["given_names"].split()[0] if voter["given_names"] else "",
+                    birth=str(voter["birth_year"]),
+                )
+            else:
+                department = rng.choice(commissions)
+                voter = rng.choice(by_department[department])
+                scope = SearchScope(department=department, national=False)
+                query = VoterQuery(
+                    name=_prefix(rng, voter["birth_name"], 4),
+                    given_names=_prefix(rng, voter["given_names"].split()[0], 2) if voter["given_names"] else "",
+                )
+            queries.append((query, scope))
+
+        def answer(results) -> tuple:  # noqa: ANN001
+            return (
+                [(hit.voter.ref, hit.level.value, hit.score, hit.full_detail, hit.eligibility.status.value) for hit in results.hits],
+                [level.value for level in results.levels_searched],
+                results.truncated,
+                list(results.notes),
+            )
+
+        async def run(module, query: VoterQuery, scope: SearchScope) -> tuple[tuple, float]:  # noqa: ANN001
+            scope_there = module.SearchScope(**{name: getattr(scope, name) for name in scope.__dataclass_fields__})
+            query_there = module.VoterQuery(**{name: getattr(query, name) for name in query.__dataclass_fields__})
+            prepared = module.prepare_search(query_there, scope_there, world)
+            before = backend_cpu_ms()
+            results = await module.run_search(
+                connection, prepared, election=election, registry_election=registry_election
+            )
+            return answer(results), backend_cpu_ms() - before
+
+        # Warm both sides' statements (and the caches) before measuring.
+        for query, scope in queries[:50]:
+            await run(current, query, scope)
+            await run(previous, query, scope)
+        same = truncated_elsewhere = 0
+        mismatches = []
+        cpu: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
+        started = time.perf_counter()
+        for index, (query, scope) in enumerate(queries):
+            order = [("before", previous), ("after", current)]
+            if index % 2:
+                order.reverse()
+            answers = {}
+            for side, module in order:
+                answers[side], spent = await run(module, query, scope)
+                level = answers[side][1][-1] if answers[side][1] else "none"
+                cpu[side].setdefault(level, []).append(spent)
+                cpu[side].setdefault("all", []).append(spent)
+            if answers["before"] == answers["after"]:
+                same += 1
+            elif answers["before"][2] and answers["after"][2] and answers["before"][1:] == answers["after"][1:]:
+                # Both truncated (more than 200 people match, « type more »): which 201 of them
+                # are read is the plan's order, not a ranking — the same on both sides otherwise.
+                truncated_elsewhere += 1
+            elif len(mismatches) < 5:
+                mismatches.append({"query": query.__dict__, "scope": scope.kind, "before": answers["before"], "after": answers["after"]})
+        await connection.close()
+        await db.database().dispose()
+        return {
+            "benchmark": "registry_search_same_rows",
+            "against": args.against,
+            "queries": len(queries),
+            "identical_answers": same,
+            "both_truncated_other_candidates": truncated_elsewhere,
+            "mismatches": mismatches,
+            "db_cpu_ms_per_statement": {
+                side: {
+                    level: {
+                        "n": len(values),
+                        "mean": round(sum(values) / len(values), 3),
+                        "p90": _percentile(values, 0.9),
+                        "p99": _percentile(values, 0.99),
+                    }
+                    for level, values in sorted(levels.items())
+                }
+                for side, levels in cpu.items()
+            },
+            "seconds": round(time.perf_counter() - started, 1),
+        }
+    finally:
+        embedded_pg.stop(server)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--against", default="main", help="git revision of voter_registry/search.py to compare with")
+    parser.add_argument("--queries", type=int, default=600)
+    parser.add_argument("--stations", type=int, default=300)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    from services.settings import Mode, configure
+
+    configure(mode=Mode.TEST, secret_key="s" * 40)
+    print(json.dumps(asyncio.run(main_async(args)), ensure_ascii=False, default=str))
+
+
+if __name__ == "__main__":
+    main()
