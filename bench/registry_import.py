@@ -99,6 +99,9 @@ def main() -> None:
     parser.add_argument(
         "--cold-bytecode", action="store_true", help="let the import compile its modules from source (PYTHONDONTWRITEBYTECODE)"
     )
+    parser.add_argument(
+        "--sample", action="store_true", help="sample pg_stat_activity, pg_locks and per-process CPU during the import (report on stderr)"
+    )
     args = parser.parse_args()
 
     from services import embedded_pg
@@ -158,6 +161,12 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=open(work / "import.err", "wb"),  # noqa: SIM115
         )
+        sampler = None
+        if args.sample:
+            from _import_sampler import Sampler
+
+            sampler = Sampler(url, postmaster)
+            sampler.start(child.pid)
         # The memory of the import: the command and its worker processes (--jobs), summed at
         # each sample (every 0.1 s), and each process's own high-water mark (VmHWM). wait4's
         # ru_maxrss would also count the memory this script had when it forked the child.
@@ -176,6 +185,9 @@ def main() -> None:
             peak_pss_kb = max(peak_pss_kb, total_pss)
             time.sleep(0.1)
         import_seconds = time.perf_counter() - started
+        if sampler is not None:
+            sampler.stop()
+            sys.stderr.write(sampler.summary() + "\n")
         load_after = os.getloadavg()
         # The command's own CPU includes its reaped workers (cutime); the last sample of each
         # worker is kept for those that were still running then.
