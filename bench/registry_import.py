@@ -9,9 +9,10 @@
    reads the child's peak RSS;
 3. the floor: exports the imported rows in PostgreSQL's binary COPY format, empties the
    table (same indexes) and times one raw `COPY voter FROM STDIN (FORMAT binary)` of exactly
-   those rows — the server's own ingest speed, no Python work at all;
+   those rows — the server's own ingest speed, no Python work at all; twice (it varies by up
+   to 25 % from one run to the next here), both reported, the ratio to their mean;
 4. prints one JSON line: both throughputs, their ratio (target ≥ 0.6), the peak RSS (target
-   ≤ 300 MB) and a CPU calibration (time of a bare 10 M-iteration Python loop: ≈ 0.4 s on an
+   ≤ 300 MB), CPU per row (import processes, PostgreSQL, the floor's PostgreSQL) and a CPU calibration (time of a bare 10 M-iteration Python loop: ≈ 0.4 s on an
    idle core; more means the machine was busy with other work during the run).
 
 Its own embedded PostgreSQL in a temporary folder; nothing is left behind.
@@ -58,7 +59,10 @@ async def prepare(url: str) -> None:
     await db.database().dispose()
 
 
-async def floor(url: str, dump: Path, postmaster: int) -> tuple[int, float, float, float]:
+FLOOR_RUNS = 2
+
+
+async def floor(url: str, dump: Path, postmaster: int) -> tuple[int, list[float], float, float]:
     import asyncpg
 
     from voter_registry.reu import VOTER_COLUMNS
@@ -68,14 +72,19 @@ async def floor(url: str, dump: Path, postmaster: int) -> tuple[int, float, floa
     try:
         rows = await connection.fetchval("SELECT count(*) FROM voter")
         await connection.copy_from_table("voter", columns=list(VOTER_COLUMNS), output=str(dump), format="binary")
-        await connection.execute("TRUNCATE voter")
-        await connection.execute("CHECKPOINT")
-        database_cpu = cpu_seconds([postmaster, *descendants(postmaster)])
-        started = time.perf_counter()
-        async with connection.transaction():
-            await connection.copy_to_table("voter", source=str(dump), columns=list(VOTER_COLUMNS), format="binary")
-        elapsed = time.perf_counter() - started
-        database_cpu = cpu_seconds([postmaster, *descendants(postmaster)]) - database_cpu
+        # Twice, each into the emptied table after a checkpoint: the floor varies by up to
+        # 25 % from one COPY to the next on this shared machine; the ratio uses their mean.
+        elapsed: list[float] = []
+        database_cpu = 0.0
+        for _run in range(FLOOR_RUNS):
+            await connection.execute("TRUNCATE voter")
+            await connection.execute("CHECKPOINT")
+            cpu_before = cpu_seconds([postmaster, *descendants(postmaster)])
+            started = time.perf_counter()
+            async with connection.transaction():
+                await connection.copy_to_table("voter", source=str(dump), columns=list(VOTER_COLUMNS), format="binary")
+            elapsed.append(time.perf_counter() - started)
+            database_cpu += (cpu_seconds([postmaster, *descendants(postmaster)]) - cpu_before) / FLOOR_RUNS
         # For information: the same rows in COPY's text format (what the importer sends).
         text_dump = dump.with_suffix(".txt")
         await connection.copy_from_table("voter", columns=list(VOTER_COLUMNS), output=str(text_dump), format="text")
@@ -98,6 +107,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=2, help="files imported concurrently (primaires registry import --jobs)")
     parser.add_argument(
         "--cold-bytecode", action="store_true", help="let the import compile its modules from source (PYTHONDONTWRITEBYTECODE)"
+    )
+    parser.add_argument(
+        "--sample", action="store_true", help="sample pg_stat_activity, pg_locks and per-process CPU during the import (report on stderr)"
     )
     args = parser.parse_args()
 
@@ -158,6 +170,12 @@ def main() -> None:
             stdout=subprocess.DEVNULL,
             stderr=open(work / "import.err", "wb"),  # noqa: SIM115
         )
+        sampler = None
+        if args.sample:
+            from _import_sampler import Sampler
+
+            sampler = Sampler(url, postmaster)
+            sampler.start(child.pid)
         # The memory of the import: the command and its worker processes (--jobs), summed at
         # each sample (every 0.1 s), and each process's own high-water mark (VmHWM). wait4's
         # ru_maxrss would also count the memory this script had when it forked the child.
@@ -176,6 +194,9 @@ def main() -> None:
             peak_pss_kb = max(peak_pss_kb, total_pss)
             time.sleep(0.1)
         import_seconds = time.perf_counter() - started
+        if sampler is not None:
+            sampler.stop()
+            sys.stderr.write(sampler.summary() + "\n")
         load_after = os.getloadavg()
         # The command's own CPU includes its reaped workers (cutime); the last sample of each
         # worker is kept for those that were still running then.
@@ -187,7 +208,8 @@ def main() -> None:
         rows, floor_seconds, text_floor_seconds, floor_database_cpu = asyncio.run(floor(url, work / "voters.copy", postmaster))
         cpu_after = calibration()
         import_rate = rows / import_seconds
-        floor_rate = rows / floor_seconds
+        floor_rates = [rows / seconds for seconds in floor_seconds]
+        floor_rate = sum(floor_rates) / len(floor_rates)
         print(
             json.dumps(
                 {
@@ -203,7 +225,8 @@ def main() -> None:
                     "generation_s": round(generation_seconds, 1),
                     "import_s": round(import_seconds, 1),
                     "import_rows_per_s": round(import_rate),
-                    "floor_raw_copy_s": round(floor_seconds, 1),
+                    "floor_raw_copy_s": [round(seconds, 1) for seconds in floor_seconds],
+                    "floor_runs_rows_per_s": [round(rate) for rate in floor_rates],
                     "floor_rows_per_s": round(floor_rate),
                     "ratio_import_to_floor": round(import_rate / floor_rate, 3),
                     "info_text_format_copy_s": round(text_floor_seconds, 1),
@@ -216,6 +239,9 @@ def main() -> None:
                     "import_python_cpu_us_per_row": round(python_cpu * 1e6 / max(rows, 1), 1),
                     "import_database_cpu_us_per_row": round(database_cpu * 1e6 / max(rows, 1), 1),
                     "floor_database_cpu_us_per_row": round(floor_database_cpu * 1e6 / max(rows, 1), 1),
+                    # Cores the import kept busy on average (its processes and PostgreSQL's):
+                    # 2 on an idle 2-core machine if nothing serialises it.
+                    "import_cores_busy": round((python_cpu + database_cpu) / import_seconds, 2),
                     "ratio_cpu_floor_to_import": round(floor_database_cpu / max(python_cpu + database_cpu, 1e-9), 3),
                     "load_average_before_after": [round(load_before[0], 2), round(load_after[0], 2)],
                     "import_exit_code": child.returncode,

@@ -83,3 +83,33 @@ async def test_one_at_a_time_when_asked() -> None:
     await import_files(files, import_file, lambda outcome: reported.append(outcome.file), in_flight=1)
     assert peak == 1
     assert reported == [file.name for file in files]
+
+
+async def test_processes_claim_each_file_once_from_a_shared_counter() -> None:
+    """`claimed`: the files of a multi-process import are taken from one shared counter, each
+    by exactly one process; a process that goes faster takes more of them."""
+    import multiprocessing
+
+    from voter_registry.import_job import claimed
+
+    files = _files(9)
+    counter = multiprocessing.get_context("spawn").Value("q", 0)
+    fast_taken: list[str] = []
+    slow_taken: list[str] = []
+
+    async def process(taken: list[str], delay: float) -> None:
+        async def import_file(file: ListFile) -> FileOutcome:
+            taken.append(file.name)
+            await asyncio.sleep(delay)
+            return FileOutcome(file.name, file.size, "imported", voters=file.size)
+
+        reported: list[FileOutcome] = []
+        await import_files(claimed(files, counter), import_file, reported.append, in_flight=2)
+        # Each process reports its own files in the order it claimed them.
+        assert [outcome.file for outcome in reported] == taken
+
+    await asyncio.gather(process(fast_taken, 0.001), process(slow_taken, 0.05))
+    assert sorted(fast_taken + slow_taken) == [file.name for file in files]
+    assert not set(fast_taken) & set(slow_taken)
+    assert len(fast_taken) > len(slow_taken)
+    assert counter.value == len(files)
