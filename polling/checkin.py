@@ -31,6 +31,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from polling import events, privacy
 from polling.models import (
+    CONTEXT_EPOCH_ROW,
+    SESSION_EPOCH_ROW,
     Channel,
     Checkin,
     ElectionPrivacyKey,
@@ -212,9 +214,10 @@ def _context_statement():  # noqa: ANN202 - a SQLAlchemy Select
     )
 
 
-def _epoch_column():  # noqa: ANN202 - a scalar subquery
-    """The version of the check-in's cached context (`polling.models.PollingContextEpoch`)."""
-    return select(PollingContextEpoch.epoch).where(PollingContextEpoch.id == 1).scalar_subquery()
+def _epoch_column(row: int = CONTEXT_EPOCH_ROW):  # noqa: ANN202 - a scalar subquery
+    """The version of the check-in's cached contexts (`row` 1) or sessions (`row` 2)
+    (`polling.models.PollingContextEpoch`)."""
+    return select(PollingContextEpoch.epoch).where(PollingContextEpoch.id == row).scalar_subquery()
 
 
 @cache
@@ -765,22 +768,53 @@ def _round_1_paid_sql() -> DriverStatement:
 
 @cache
 def _session_and_voter_sql(voter_kind: str) -> DriverStatement:
-    """The tablet's read when its station's context is cached (`_cached_context`): the session
-    (`services.auth.service._session_statement`, the same columns), the code of its station,
-    the context's epoch and the voter (the registry's own re-read) — six relations instead of
-    fifteen: PostgreSQL's cost of a statement grows with the relations it locks and the plan
-    nodes it starts, far more than with the rows it reads."""
+    """The tablet's read when its station's context is cached (`_cached_context`) but not its
+    session (`_cached_session`): the session (`services.auth.service._session_statement`, the
+    same columns), the code of its station, both epochs and the voter (the registry's own
+    re-read) — seven relations instead of fifteen: PostgreSQL's cost of a statement grows with
+    the relations it locks and the plan nodes it starts, far more than with the rows it reads."""
     voter = registry._voter_statement(voter_kind).subquery("voter_row")  # noqa: SLF001 - see read_voter
     statement = (
         auth_service._session_statement()  # noqa: SLF001 - the same columns, read here
         .add_columns(
             func.coalesce(Account.station_code, Tablet.station_code).label("session_station_code"),
             _epoch_column().label("context_epoch"),
+            _epoch_column(SESSION_EPOCH_ROW).label("session_epoch"),
             *(column.label(f"v_{column.key}") for column in voter.c),
         )
         .outerjoin(voter, true())
     )
     return driver_sql(statement)
+
+
+@cache
+def _voter_and_epochs_sql(voter_kind: str) -> DriverStatement:
+    """The tablet's read when its session is cached too: the voter (the registry's own re-read,
+    its columns unprefixed) and both epochs — the session, its account and its tablet are not
+    read again while the sessions' epoch is the one the cache was filled at. No row: no such
+    voter."""
+    statement = registry._voter_statement(voter_kind).add_columns(  # noqa: SLF001 - see read_voter
+        _epoch_column().label("context_epoch"), _epoch_column(SESSION_EPOCH_ROW).label("session_epoch")
+    )
+    return driver_sql(statement)
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedSession:
+    """A browser or tablet session as read by `_session_and_voter_sql`, as of `epoch` (row 2 of
+    `polling.models.PollingContextEpoch`): the principal `principal_from_session_row` built,
+    the code of its station, and its expiry (checked at every use)."""
+
+    epoch: int
+    principal: Principal
+    station_code: str
+    expires_at: datetime
+
+
+# Per process, by session token (the cookie, as the request carries it): at most one entry per
+# signed-in tablet or station member of the country.
+_SESSIONS: dict[str, _CachedSession] = {}
+_SESSIONS_MAX = 50_000
 
 
 @cache
@@ -814,7 +848,9 @@ _CONTEXTS_MAX = 20_000
 
 
 def forget_cached_contexts() -> None:
+    """Empty the process's caches of station contexts and of sessions."""
     _CONTEXTS.clear()
+    _SESSIONS.clear()
 
 
 async def _cached_context(connection: asyncpg.Connection, code: str, epoch: int | None) -> _CachedContext | None:
@@ -852,14 +888,21 @@ async def _cached_context(connection: asyncpg.Connection, code: str, epoch: int 
     return cached
 
 
+@cache
+def _voter_keys(prefix: str) -> tuple[str, str, str, str]:
+    return tuple(prefix + name for name in ("id", "department_code", "commune_code", "bureau_code"))  # type: ignore[return-value]
+
+
 async def check_in_on_driver(
     connection: asyncpg.Connection, request: Request, authorize: Callable[[Request, Principal | None], Awaitable[Principal | None]],
     body: CheckinRequest, world: Territory,
 ) -> CheckinResult:
     """A tablet's (or a station member's) check-in on a bare driver connection, without a session
-    (`services.app.FastPaths`, `driver_fast_path`): ONE read (the session, its station's code,
-    the context's epoch and the voter: `_session_and_voter_sql`), the route's access rule
-    applied to the principal read (`authorize`: the same `Access` object, CSRF included), the
+    (`services.app.FastPaths`, `driver_fast_path`): ONE read (the voter and both epochs:
+    `_voter_and_epochs_sql`, the session coming from the process's cache, `_SESSIONS`, while the
+    sessions' epoch is unchanged and it has not expired; else the session, its station's code,
+    both epochs and the voter: `_session_and_voter_sql`), the route's access rule applied to the
+    principal at every request (`authorize`: the same `Access` object, CSRF included), the
     station's context from the process's cache (`_cached_context`: read again, one more round
     trip, when any of its tables changed), the same checks as `check_in`, then ONE write (the
     check-in, its counters and its audit event: `_insert_count_and_log_sql`, which itself
@@ -876,15 +919,35 @@ async def check_in_on_driver(
     match = registry._REF.match(body.voter_ref.strip().upper()) if body.voter_ref else None  # noqa: SLF001
     if match is None:
         raise HandOver  # « électeur introuvable », worded by the regular route
-    statement = _session_and_voter_sql(match[1])
-    row = await connection.fetchrow(
-        statement.sql,
-        *statement.arguments({"token_sha256": sha256_hex(token), "department": match[2], "row_id": int(match[3])}),
-    )
-    principal = await authorize(request, auth_service.principal_from_session_row(row, token))
-    if principal is None or row["session_station_code"] is None:
+    voter_arguments = {"department": match[2], "row_id": int(match[3])}
+    row = None
+    known = _SESSIONS.get(token)
+    if known is not None:
+        # The session as cached, while the sessions' epoch read with the voter is the cache's
+        # (no revocation, sign-out or deactivation since: triggers of migration polling 0005)
+        # and it has not expired; else read again below, with the voter.
+        statement = _voter_and_epochs_sql(match[1])
+        row = await connection.fetchrow(statement.sql, *statement.arguments(voter_arguments))
+        if row is None:
+            raise HandOver  # « électeur introuvable », worded by the regular route
+        if row["session_epoch"] != known.epoch or known.expires_at <= utcnow():
+            _SESSIONS.pop(token, None)
+            row = known = None
+    if known is not None:
+        principal, station_code, prefix = known.principal, known.station_code, ""
+    else:
+        statement = _session_and_voter_sql(match[1])
+        row = await connection.fetchrow(statement.sql, *statement.arguments({"token_sha256": sha256_hex(token), **voter_arguments}))
+        principal = auth_service.principal_from_session_row(row, token)
+        station_code, prefix = (row["session_station_code"] if row is not None else None), "v_"
+        if principal is not None and station_code is not None:
+            if len(_SESSIONS) >= _SESSIONS_MAX:
+                _SESSIONS.clear()
+            _SESSIONS[token] = _CachedSession(row["session_epoch"], principal, station_code, row["expires_at"])
+    principal = await authorize(request, principal)  # the route's rule, CSRF included, at every request
+    if principal is None or station_code is None:
         raise HandOver  # « bureau inconnu », worded by the regular route
-    cached = await _cached_context(connection, row["session_station_code"], row["context_epoch"])
+    cached = await _cached_context(connection, station_code, row["context_epoch"])
     if cached is None:
         raise HandOver
     station = cached.station
@@ -892,11 +955,12 @@ async def check_in_on_driver(
     index = cached.rounds.index(round_)
     context = cached.contexts[index]
     election, paper, states = _checked_station(station, round_, body, context)
-    if row["v_id"] is None or context.lists_election_id is not None:
+    id_key, department_key, commune_key, bureau_key = _voter_keys(prefix)
+    if row[id_key] is None or context.lists_election_id is not None:
         raise HandOver  # unknown voter, or an exercise (the rehearsed election's rules)
-    if f'{row["v_department_code"]}:{row["v_commune_code"]}:{row["v_bureau_code"]}' not in cached.areas[index]:
+    if f"{row[department_key]}:{row[commune_key]}:{row[bureau_key]}" not in cached.areas[index]:
         raise HandOver  # « son bureau est le … »: worded by the regular route
-    voter = _voter_of(row, world, "v_")
+    voter = _voter_of(row, world, prefix)
     _checked_eligibility(voter, election, context, body)
     keys = privacy.keys_from_wrapped(election.id, context.token_wrapped, context.display_wrapped, exists=context.keys_exist)
     voter_token = keys.token(registry.voter_identity(voter))

@@ -362,9 +362,19 @@ CONTEXT_TABLES = (
 )
 
 
+# The tables a check-in's cached session is read from (`polling.checkin`: the session, its
+# account or tablet). Any UPDATE, DELETE or TRUNCATE of one of them (a revocation, a sign-out, a
+# deactivation) gives row 2 of `polling_context_epoch` a new value (triggers of migration polling
+# 0005); an INSERT (a new session) changes no cached one.
+SESSION_TABLES = ("web_session", "account", "tablet")
+CONTEXT_EPOCH_ROW = 1
+SESSION_EPOCH_ROW = 2
+
+
 class PollingContextEpoch(Base):
-    """ONE row: the version of everything a check-in keeps in its per-process cache (see
-    `CONTEXT_TABLES`). Set by triggers to a value of a sequence, never reused even when the
+    """TWO rows: the version of everything a check-in keeps in its per-process caches, row 1
+    for the stations' contexts (see `CONTEXT_TABLES`), row 2 for the sessions (see
+    `SESSION_TABLES`). Set by triggers to a value of a sequence, never reused even when the
     transaction that set it rolls back: a cache filled from data later rolled back can never
     match again. Operational (written by triggers only), not audited: the changes it follows
     are audited where they are made."""

@@ -33,16 +33,18 @@ async def test_an_api_check_in_costs_two_statements(client, users, session, worl
     # The station's first check-in in this process reads its context (station, rounds,
     # election, keys, bureaux) and keeps it: three statements.
     assert len(statements) == 3, statements
+    assert statements[0].lstrip().startswith("SELECT web_session.")  # the session, read once and kept
     assert "context_epoch" in statements[1] and "FROM station" in statements[1]
     async with counted_statements(session) as statements:
         response = await client.post("/api/v1/polling/checkins", json={"ref": second, **BODY})
     assert response.status_code == 201, response.text
     assert response.json()["counts"]["tablet"] == 2
-    # Then ONE read (the session with its tablet, the context's epoch and the voter) and ONE
-    # write (the check-in, its counters and its audit event), and no transaction around them
-    # in production (a statement is atomic on its own).
+    # Then ONE read (the voter and both epochs: the session and its tablet are cached too, see
+    # test_checkin_session_cache.py) and ONE write (the check-in, its counters and its audit
+    # event), and no transaction around them in production (a statement is atomic on its own).
     assert len(statements) == 2, statements
-    assert statements[0].lstrip().startswith("SELECT web_session.")
+    assert statements[0].lstrip().startswith("SELECT voter.") and "web_session" not in statements[0]
+    assert "session_epoch" in statements[0] and "context_epoch" in statements[0]
     assert "INSERT INTO audit_event" in statements[-1] and "INSERT INTO checkin" in statements[-1]
     assert await session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.kind == "polling.checked_in")) == 2
 
