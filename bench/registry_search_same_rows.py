@@ -157,24 +157,49 @@ async def main_async(args: argparse.Namespace) -> dict:
             )
             return answer(results), backend_cpu_ms() - before
 
-        # Warm both sides' statements (and the caches) before measuring.
-        for query, scope in queries[:50]:
-            await run(current, query, scope)
-            await run(previous, query, scope)
+        cpu: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
+        all_answers: list[dict[str, tuple]] = [{} for _query in queries]
+
+        def measured(side: str, index: int, answer_: tuple, spent: float) -> None:
+            level = answer_[1][-1] if answer_[1] else "none"
+            cpu[side].setdefault(level, []).append(spent)
+            cpu[side].setdefault("all", []).append(spent)
+            all_answers[index][side] = answer_
+
+        started = time.perf_counter()
+        if args.without_indexes:
+            # The same SQL (this tree's) with and without the named indexes: « before » runs in a
+            # transaction that drops them (rolled back: nothing changes), then « after » with
+            # them. Not interleaved (the transaction locks the table), both warmed first.
+            dropped = connection.transaction()
+            await dropped.start()
+            try:
+                for name in args.without_indexes.split(","):
+                    await connection.execute(f'DROP INDEX "{name.strip()}"')
+                for query, scope in queries[:50]:
+                    await run(current, query, scope)
+                for index, (query, scope) in enumerate(queries):
+                    measured("before", index, *await run(current, query, scope))
+            finally:
+                await dropped.rollback()
+            for query, scope in queries[:50]:
+                await run(current, query, scope)
+            for index, (query, scope) in enumerate(queries):
+                measured("after", index, *await run(current, query, scope))
+        else:
+            # Warm both sides' statements (and the caches) before measuring.
+            for query, scope in queries[:50]:
+                await run(current, query, scope)
+                await run(previous, query, scope)
+            for index, (query, scope) in enumerate(queries):
+                order = [("before", previous), ("after", current)]
+                if index % 2:
+                    order.reverse()
+                for side, module in order:
+                    measured(side, index, *await run(module, query, scope))
         same = truncated_elsewhere = 0
         mismatches = []
-        cpu: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
-        started = time.perf_counter()
-        for index, (query, scope) in enumerate(queries):
-            order = [("before", previous), ("after", current)]
-            if index % 2:
-                order.reverse()
-            answers = {}
-            for side, module in order:
-                answers[side], spent = await run(module, query, scope)
-                level = answers[side][1][-1] if answers[side][1] else "none"
-                cpu[side].setdefault(level, []).append(spent)
-                cpu[side].setdefault("all", []).append(spent)
+        for (query, scope), answers in zip(queries, all_answers, strict=True):
             if answers["before"] == answers["after"]:
                 same += 1
             elif answers["before"][2] and answers["after"][2] and answers["before"][1:] == answers["after"][1:]:
@@ -187,7 +212,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         await db.database().dispose()
         return {
             "benchmark": "registry_search_same_rows",
-            "against": args.against,
+            "against": f"sans {args.without_indexes}" if args.without_indexes else args.against,
             "queries": len(queries),
             "identical_answers": same,
             "both_truncated_other_candidates": truncated_elsewhere,
@@ -216,6 +241,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--stations", type=int, default=300)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--without-indexes",
+        default="",
+        help="comma-separated indexes: compare this tree's SQL without them (« before », in a rolled-back "
+        "transaction that drops them) and with them (« after ») instead of against a git revision",
+    )
     args = parser.parse_args()
     from services.settings import Mode, configure
 
