@@ -30,7 +30,9 @@
 5. one JSON line: registry size, p50/p90/p99/max of both, statuses, server CPU per answered
    request (app workers and PostgreSQL, from /proc: robust to other load on the machine), their
    ratios, PostgreSQL's CPU by kind of process (backends, WAL writer, autovacuum…), the load
-   average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
+   generator's own CPU per request and event-loop lag (p50/p99/max lateness of a 5 ms sleep: a
+   client that wakes late counts its lag as the server's latency), the load average and a CPU
+   calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
 
 `--breakdown` (diagnosis, not the figure to report: it adds a /proc read per round trip): the
 bench app times each search's round trips (wall, and the PostgreSQL backend's CPU from

@@ -1,6 +1,7 @@
 """A/B of the search's SQL on the 10 M-voter bench registry: the same rows, and PostgreSQL's CPU.
 
     uv run python bench/registry_search_same_rows.py [--against main] [--queries 600]
+    uv run python bench/registry_search_same_rows.py --without-indexes ix_voter_national_birth,ix_voter_national_usage
 
 Runs random searches in the bench's mix (bench/registry_search.py: a station's voter by name
 prefix and often a given name, someone of the same department, someone elsewhere in France with
@@ -9,6 +10,10 @@ a given name and year, commission searches) through `search.run_search` of this 
 connection with the generic plans the fast path uses. Every answer must be the same (hits'
 refs, levels, scores, order, truncation); PostgreSQL's CPU per levels' statement is measured
 from the backend's /proc/<pid>/schedstat (ns, on this machine: robust to the other load).
+
+`--without-indexes A,B`: this tree's SQL on both sides, « before » inside a transaction that drops
+those indexes (rolled back: the database is unchanged), « after » with them — what an index
+changes, same answers required.
 
 Needs the bench database of bench/registry_search.py (`bench/out/registry-search/`).
 One JSON line: queries, identical answers, answers both truncated (more than 200 matches: which
