@@ -110,6 +110,18 @@ async def run(url: str, args: argparse.Namespace) -> dict:
         measured = requests[args.warmup :]
         built = [request(*item) for item in measured]  # the Request objects are not the handler's work
         profile = cProfile.Profile() if args.profile else None
+        # The cyclic collector during the measured searches: collections per generation and
+        # their longest pause (the server freezes its start-up heap the same way).
+        pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+        started_at: list[float] = [0.0]
+
+        def collector(phase: str, info: dict) -> None:
+            if phase == "start":
+                started_at[0] = time.perf_counter()
+            else:
+                pauses[info["generation"]].append(time.perf_counter() - started_at[0])
+
+        gc.callbacks.append(collector)
         failed = 0
         cpu, db_cpu = time.process_time(), backend_cpu()
         if profile:
@@ -122,6 +134,7 @@ async def run(url: str, args: argparse.Namespace) -> dict:
         if profile:
             profile.disable()
         cpu, db_cpu = time.process_time() - cpu, backend_cpu() - db_cpu
+        gc.callbacks.remove(collector)
         # The split's own /proc reads are Python CPU of this process: measured, then subtracted.
         probe = time.process_time()
         for _ in range(len(built) * 6):
@@ -154,6 +167,10 @@ async def run(url: str, args: argparse.Namespace) -> dict:
         "ratio_cpu_to_one_round_trip": round(
             (search_ms["app_cpu_ms"] + search_ms["db_cpu_ms"]) / max(0.001, floor_ms["app_cpu_ms"] + floor_ms["db_cpu_ms"]), 2
         ),
+        "gc_collections": {
+            f"gen{generation}": {"count": len(values), "max_ms": round(max(values, default=0.0) * 1000, 3)}
+            for generation, values in pauses.items()
+        },
         "profiled": bool(args.profile),
         "cpu_calibration_s": bench.calibration(),
     }
