@@ -30,7 +30,9 @@
 5. one JSON line: registry size, p50/p90/p99/max of both, statuses, server CPU per answered
    request (app workers and PostgreSQL, from /proc: robust to other load on the machine), their
    ratios, PostgreSQL's CPU by kind of process (backends, WAL writer, autovacuum…), the load
-   average and a CPU calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
+   generator's own CPU per request and event-loop lag (p50/p99/max lateness of a 5 ms sleep: a
+   client that wakes late counts its lag as the server's latency), the load average and a CPU
+   calibration (bare 10 M-iteration Python loop: ≈ 0.4 s on an idle core).
 
 `--breakdown` (diagnosis, not the figure to report: it adds a /proc read per round trip): the
 bench app times each search's round trips (wall, and the PostgreSQL backend's CPU from
@@ -411,6 +413,7 @@ async def load(
     request_timeout: float = 5.0,
     grace: float = 10.0,
     timings: list[dict | None] | None = None,
+    loop_lags_ms: list[float] | None = None,
 ) -> tuple[list[float], list[int], list[str]]:
     """Open loop: request i is due at start + i / rate whatever happened before.
 
@@ -421,6 +424,9 @@ async def load(
     the run always ends by itself.
     """
     from urllib.parse import urlencode, urlsplit
+
+    if loop_lags_ms is None:
+        loop_lags_ms = []
 
     address = urlsplit(base)
     host, port = address.hostname or "127.0.0.1", address.port or 80
@@ -472,7 +478,19 @@ async def load(
         finally:
             await connection.close()
 
+    async def lag_probe() -> None:
+        """The load generator's own event-loop lag: how late a 5 ms sleep wakes up. A lagging
+        client delays sending and reading, and its lag is counted as the server's latency."""
+        while time.perf_counter() < hard_stop and not finished.is_set():
+            asked = time.perf_counter()
+            await asyncio.sleep(0.005)
+            loop_lags_ms.append((time.perf_counter() - asked - 0.005) * 1000)
+
+    finished = asyncio.Event()
+    probe = asyncio.create_task(lag_probe())
     await asyncio.gather(dispatcher(), *(worker() for _ in range(connections)))
+    finished.set()
+    await probe
     return latencies, statuses, levels
 
 
@@ -674,10 +692,13 @@ def main() -> None:
             processes_before = _process_cpu(db_pids)
             reaped_before = cpu_seconds([postmaster]) - cpu_seconds([postmaster], reaped=False)
             timings[:] = [None] * len(requests)
+            lags: list[float] = []
             started = time.perf_counter()
+            client_cpu = time.process_time()
             latencies, statuses, levels = asyncio.run(
-                load(base, requests, args.rate, connections=args.connections, timings=timings)
+                load(base, requests, args.rate, connections=args.connections, timings=timings, loop_lags_ms=lags)
             )
+            client_cpu = time.process_time() - client_cpu
             elapsed = time.perf_counter() - started
             app_cpu = cpu_seconds(app_pids) - app_before
             db_cpu = cpu_seconds([postmaster, *descendants(postmaster)]) - db_before
@@ -689,6 +710,14 @@ def main() -> None:
                 # Per request answered: a server that falls behind leaves requests unsent.
                 "app_cpu_ms_per_request": round(app_cpu * 1000 / answered, 2),
                 "db_cpu_ms_per_request": round(db_cpu * 1000 / answered, 2),
+                # The load generator itself (this process): its CPU per request and how late its
+                # event loop wakes up (p99, max) — a busy client would count its lag as latency.
+                "client_cpu_ms_per_request": round(client_cpu * 1000 / max(1, len(requests)), 3),
+                "client_loop_lag_ms": {
+                    "p50": percentiles(lags)["p50_ms"] if lags else None,
+                    "p99": percentiles(lags)["p99_ms"] if lags else None,
+                    "max": percentiles(lags)["max_ms"] if lags else None,
+                },
                 # PostgreSQL's CPU seconds by process kind (backends, walwriter, autovacuum…).
                 "db_cpu_s_by_process": per_process_cpu(
                     processes_before, _process_cpu([postmaster, *descendants(postmaster)]), reaped

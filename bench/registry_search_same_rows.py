@@ -1,6 +1,7 @@
 """A/B of the search's SQL on the 10 M-voter bench registry: the same rows, and PostgreSQL's CPU.
 
     uv run python bench/registry_search_same_rows.py [--against main] [--queries 600]
+    uv run python bench/registry_search_same_rows.py --without-indexes ix_voter_national_birth,ix_voter_national_usage
 
 Runs random searches in the bench's mix (bench/registry_search.py: a station's voter by name
 prefix and often a given name, someone of the same department, someone elsewhere in France with
@@ -9,6 +10,10 @@ a given name and year, commission searches) through `search.run_search` of this 
 connection with the generic plans the fast path uses. Every answer must be the same (hits'
 refs, levels, scores, order, truncation); PostgreSQL's CPU per levels' statement is measured
 from the backend's /proc/<pid>/schedstat (ns, on this machine: robust to the other load).
+
+`--without-indexes A,B`: this tree's SQL on both sides, « before » inside a transaction that drops
+those indexes (rolled back: the database is unchanged), « after » with them — what an index
+changes, same answers required.
 
 Needs the bench database of bench/registry_search.py (`bench/out/registry-search/`).
 One JSON line: queries, identical answers, answers both truncated (more than 200 matches: which
@@ -157,24 +162,49 @@ async def main_async(args: argparse.Namespace) -> dict:
             )
             return answer(results), backend_cpu_ms() - before
 
-        # Warm both sides' statements (and the caches) before measuring.
-        for query, scope in queries[:50]:
-            await run(current, query, scope)
-            await run(previous, query, scope)
+        cpu: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
+        all_answers: list[dict[str, tuple]] = [{} for _query in queries]
+
+        def measured(side: str, index: int, answer_: tuple, spent: float) -> None:
+            level = answer_[1][-1] if answer_[1] else "none"
+            cpu[side].setdefault(level, []).append(spent)
+            cpu[side].setdefault("all", []).append(spent)
+            all_answers[index][side] = answer_
+
+        started = time.perf_counter()
+        if args.without_indexes:
+            # The same SQL (this tree's) with and without the named indexes: « before » runs in a
+            # transaction that drops them (rolled back: nothing changes), then « after » with
+            # them. Not interleaved (the transaction locks the table), both warmed first.
+            dropped = connection.transaction()
+            await dropped.start()
+            try:
+                for name in args.without_indexes.split(","):
+                    await connection.execute(f'DROP INDEX "{name.strip()}"')
+                for query, scope in queries[:50]:
+                    await run(current, query, scope)
+                for index, (query, scope) in enumerate(queries):
+                    measured("before", index, *await run(current, query, scope))
+            finally:
+                await dropped.rollback()
+            for query, scope in queries[:50]:
+                await run(current, query, scope)
+            for index, (query, scope) in enumerate(queries):
+                measured("after", index, *await run(current, query, scope))
+        else:
+            # Warm both sides' statements (and the caches) before measuring.
+            for query, scope in queries[:50]:
+                await run(current, query, scope)
+                await run(previous, query, scope)
+            for index, (query, scope) in enumerate(queries):
+                order = [("before", previous), ("after", current)]
+                if index % 2:
+                    order.reverse()
+                for side, module in order:
+                    measured(side, index, *await run(module, query, scope))
         same = truncated_elsewhere = 0
         mismatches = []
-        cpu: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
-        started = time.perf_counter()
-        for index, (query, scope) in enumerate(queries):
-            order = [("before", previous), ("after", current)]
-            if index % 2:
-                order.reverse()
-            answers = {}
-            for side, module in order:
-                answers[side], spent = await run(module, query, scope)
-                level = answers[side][1][-1] if answers[side][1] else "none"
-                cpu[side].setdefault(level, []).append(spent)
-                cpu[side].setdefault("all", []).append(spent)
+        for (query, scope), answers in zip(queries, all_answers, strict=True):
             if answers["before"] == answers["after"]:
                 same += 1
             elif answers["before"][2] and answers["after"][2] and answers["before"][1:] == answers["after"][1:]:
@@ -187,7 +217,7 @@ async def main_async(args: argparse.Namespace) -> dict:
         await db.database().dispose()
         return {
             "benchmark": "registry_search_same_rows",
-            "against": args.against,
+            "against": f"sans {args.without_indexes}" if args.without_indexes else args.against,
             "queries": len(queries),
             "identical_answers": same,
             "both_truncated_other_candidates": truncated_elsewhere,
@@ -216,6 +246,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=600)
     parser.add_argument("--stations", type=int, default=300)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument(
+        "--without-indexes",
+        default="",
+        help="comma-separated indexes: compare this tree's SQL without them (« before », in a rolled-back "
+        "transaction that drops them) and with them (« after ») instead of against a git revision",
+    )
     args = parser.parse_args()
     from services.settings import Mode, configure
 

@@ -40,6 +40,7 @@ KEY = Text(collation="C")
 # station's search (both index-only) and scanned the department's name range instead.
 SEARCH_INCLUDE = ("given_key", "birth_month", "birth_day", "name_flags", "commune_code", "id")
 AREA_INCLUDE = ("given_key", "birth_year", "birth_month", "birth_day", "name_flags", "id")
+NATIONAL_INCLUDE = (*SEARCH_INCLUDE[:-1], "department_code", "id")
 
 
 class RegistryState(Base):
@@ -181,6 +182,19 @@ class Voter(Base):
             "birth_year",
             postgresql_where=text("usage_key <> ''"),
             postgresql_include=list(SEARCH_INCLUDE),
+        ),
+        # The whole country with a birth year (a voter registered elsewhere: « nom prénom
+        # année »): the year first, then the name, so that only that year's entries of the name
+        # range are read — the department-led indexes above read the name range of every
+        # department, the year being a filter (« MARTIN Patrick 1958 »: 30,000 entries, 37 ms of
+        # PostgreSQL CPU on the 10 M bench, now 1,400 and 1 ms). See migration 0004.
+        Index("ix_voter_national_birth", "birth_year", "birth_key", postgresql_include=list(NATIONAL_INCLUDE)),
+        Index(
+            "ix_voter_national_usage",
+            "birth_year",
+            "usage_key",
+            postgresql_where=text("usage_key <> ''"),
+            postgresql_include=list(NATIONAL_INCLUDE),
         ),
     )
 
