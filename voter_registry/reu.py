@@ -461,6 +461,19 @@ def parse_fields(fields: list[str], department_code: str, commune_code: str, max
     identity = sha256(
         f"{IDENTITY_VERSION}|{birth_words}|{given_folded}|{date_identity}|{place_identity}".encode()
     ).digest()
+    # `compact_address`'s usual case written out on the fields already unpacked (no slice
+    # nor call per line); anything else goes through it.
+    if (
+        _street_number and _street and _postal_code and _town and not (_complement_1 or _complement_2 or _lieu_dit)
+        and (_country == "FRANCE" or not _country)
+    ):  # fmt: skip
+        address = f"{_street_number} {_street}, {_postal_code} {_town}"
+        if "  " in address or " ," in address or address[:1] == " " or address[-1:] == " " or "\t" in address:
+            address = compact_address(fields)
+        elif len(address) > MAX_TEXT:
+            address = address[:MAX_TEXT]
+    else:
+        address = compact_address(fields)
     return (
         department_code,
         commune_code,
@@ -479,7 +492,7 @@ def parse_fields(fields: list[str], department_code: str, commune_code: str, max
         birth_department,
         birth_country,
         _short_text(nationality_text),
-        compact_address(fields),
+        address,
         int(order_text) if order_text else 0,
         birth_key,
         usage_key,

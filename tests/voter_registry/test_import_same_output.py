@@ -122,3 +122,25 @@ def test_the_builtin_sha256_is_sha256() -> None:
 
     for data in (b"", b"v1|martin|jean|1953-04-00|c:33063", bytes(range(256)) * 5):
         assert sha256(data).digest() == hashlib.sha256(data).digest()
+
+
+from voter_registry.reu import STREET_NUMBER, VOTER_COLUMNS, compact_address, parse_fields  # noqa: E402
+
+_VALID_LINE = (
+    "33063;BORDEAUX;Liste principale;MARTIN;;Jean;M;12/04/1953;33063;Bordeaux;33;FRANCE;Française;"
+    "12;rue Victor Hugo;;;;33000;BORDEAUX;FRANCE;0101;École;3301;Bordeaux-1;;7"
+)
+_ADDRESS_PART = st.one_of(
+    st.sampled_from(["", "12", "rue Victor Hugo", "FRANCE", "france ", "BELGIQUE", "33000", "BORDEAUX", "Bât. B"]),
+    st.text(alphabet="ab ,\t.-é", max_size=8),
+    st.text(alphabet="x", min_size=295, max_size=305),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_ADDRESS_PART, min_size=8, max_size=8))
+def test_the_written_out_address_is_compact_address(parts: list[str]) -> None:
+    fields = _VALID_LINE.split(";")
+    fields[STREET_NUMBER : STREET_NUMBER + 8] = parts
+    record = parse_fields(fields, "33", "33063", 2026)
+    assert record[VOTER_COLUMNS.index("address")] == compact_address(fields)
