@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import gc
 import inspect
 import multiprocessing
 import signal
@@ -53,6 +54,16 @@ try:
     _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
 except (OSError, AttributeError):  # not glibc
     _malloc_trim = None
+
+
+def _freeze_start_up_objects() -> None:
+    """Move what the process built before its first file (modules, SQLAlchemy's mappers, the
+    territory) out of the cyclic garbage collector's sight: the parser's caches fill with
+    surviving tuples, which set off full collections, and each would walk those hundreds of
+    thousands of start-up objects again for nothing (as the web servers do, see
+    docs/performance.md)."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass
@@ -186,6 +197,7 @@ def _worker(url: str, election_id: int, actor: dict, origins: list[tuple[str, ..
                 election = await session.get(Election, election_id)
             assert election is not None
             who = Actor(**actor)
+            _freeze_start_up_objects()
             await import_files(
                 claimed([file_from_origin(origin) for origin in origins], counter),
                 lambda file: import_one(
@@ -216,6 +228,7 @@ async def run_import(
     after_own_file: Callable[[], Any] | None = None,
 ) -> None:
     """Import `files` on `jobs` processes; report progress and each file's outcome as they come."""
+    _freeze_start_up_objects()
     context = multiprocessing.get_context("spawn")
     queue = context.Queue()
     # Files that another process can open (paths, zip members) are claimed from one shared
@@ -278,6 +291,7 @@ async def run_import(
     try:
         await asyncio.gather(own_files(), gather_children())
     finally:
+        gc.unfreeze()  # the command's process may go on (in-process callers, tests)
         for child in children:
             child.join(timeout=5)
             if child.is_alive():

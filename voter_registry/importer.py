@@ -27,6 +27,7 @@ import contextlib
 import hashlib
 import io
 import zipfile
+from itertools import islice
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -66,6 +67,7 @@ DEDUP_MAX = 1_500_000  # 64-bit identity hashes kept in memory (≈ 100 MB at mo
 HELD_MAX = 100_000  # complementary-list people held back until the end of a file (≈ 60 MB at most)
 DIRECT_MAX_BYTES = 350 * 1024 * 1024  # larger commune files go through the staging table
 PROGRESS_EVERY = 5_000
+BLOCK_LINES = 256  # lines read, checked and decoded together (≈ 60 kB)
 HASH_CHUNK = 1 << 20
 
 
@@ -268,67 +270,101 @@ class _LineReader:
         needs_escaping = self.needs_escaping
         reject = self.reject
         split = str.split
+        lines = iter(lines)
         try:
-            for number, raw in lines:
-                pending_bytes += len(raw)
-                pending_lines += 1
+            while True:
+                # Lines are read by blocks of `BLOCK_LINES`: a block in plain UTF-8, with no
+                # carriage return, quote, NUL, backslash nor tab — nearly every block of a real
+                # extract — is decoded and split in one go, and its lines need none of the
+                # per-line checks below; any other block is read line by line, as it always was.
+                batch = list(islice(lines, BLOCK_LINES))
+                if not batch:
+                    break
+                number = batch[0][0] - 1  # line numbers follow each other within a file
+                raws = [raw for _number, raw in batch]
+                block = b"".join(raws)
+                pending_bytes += len(block)
+                pending_lines += len(raws)
                 if pending_lines >= PROGRESS_EVERY and progress is not None:
                     progress(pending_bytes, pending_lines)
                     pending_bytes = pending_lines = 0
-                if raw.isascii():
-                    line = raw.decode("ascii")
-                else:
+                plain = not (b"\r" in block or b'"' in block or b"\x00" in block or b"\\" in block or b"\t" in block)
+                texts = None
+                if plain:
                     try:
-                        line = raw.decode("utf-8")
-                        utf8_lines += 1
+                        texts = block.decode("utf-8").split("\n")
                     except UnicodeDecodeError:
-                        line = decode_line(raw)[0]
-                        windows_lines += 1
-                line = line.rstrip("\r\n")
-                if len(line) < 40 and not line.strip(" ;\t"):
-                    continue  # blank lines (and lines of empty fields) are not voters
-                line_count += 1
-                if not needs_escaping and ("\\" in line or "\t" in line):
-                    needs_escaping = self.needs_escaping = True
-                fields = split(line, ";") if '"' not in line and "\x00" not in line else fields_of(line)
-                record = fields if fields.__class__ is Rejection else parse_fields(fields, department_code, commune_code, max_year)
-                if record.__class__ is Rejection:
-                    reject(number, record)
-                    continue
-                accepted += 1
-                bureau = record[2]
-                if bureau not in bureaux:
-                    bureaux[bureau] = bureau_of(fields)
-                if staged:
-                    yield (*record, position)
-                    position += 1
-                    continue
-                identity = record[4]
-                if record[3] != MAIN_LIST:
-                    # Complementary lists (EU citizens, often on both): held back until the end of
-                    # the file and merged here, by exact identity.
-                    held = complementary.get(identity)
-                    if held is None:
-                        if len(complementary) >= HELD_MAX:
-                            self.overflow = True
-                            break
-                        complementary[identity] = record
+                        pass
                     else:
-                        complementary[identity] = (*held[:3], held[3] | record[3], *held[4:])
-                        self.merged_here += 1
-                    continue
-                key = hash(identity)
-                if key in seen:
-                    duplicates.append((identity, record[3]))  # checked against the database after the COPY
-                    continue
-                if len(seen) >= DEDUP_MAX:
-                    # Too many people for the in-memory check: end the COPY cleanly; the caller
-                    # drops what was copied and goes through the staging table instead.
-                    self.overflow = True
+                        if block[-1:] == b"\n":
+                            texts.pop()  # every line but the file's last ends with a newline
+                        if not block.isascii():
+                            utf8_lines += sum(1 for text in texts if not text.isascii())
+                if texts is None:
+                    plain = False
+                    texts = []
+                    for raw in raws:
+                        if raw.isascii():
+                            line = raw.decode("ascii")
+                        else:
+                            try:
+                                line = raw.decode("utf-8")
+                                utf8_lines += 1
+                            except UnicodeDecodeError:
+                                line = decode_line(raw)[0]
+                                windows_lines += 1
+                        texts.append(line.rstrip("\r\n"))
+                for line in texts:
+                    number += 1
+                    if len(line) < 40 and not line.strip(" ;\t"):
+                        continue  # blank lines (and lines of empty fields) are not voters
+                    line_count += 1
+                    if plain:
+                        fields = split(line, ";")
+                    else:
+                        if not needs_escaping and ("\\" in line or "\t" in line):
+                            needs_escaping = self.needs_escaping = True
+                        fields = split(line, ";") if '"' not in line and "\x00" not in line else fields_of(line)
+                    record = fields if fields.__class__ is Rejection else parse_fields(fields, department_code, commune_code, max_year)
+                    if record.__class__ is Rejection:
+                        reject(number, record)
+                        continue
+                    accepted += 1
+                    bureau = record[2]
+                    if bureau not in bureaux:
+                        bureaux[bureau] = bureau_of(fields)
+                    if staged:
+                        yield (*record, position)
+                        position += 1
+                        continue
+                    identity = record[4]
+                    if record[3] != MAIN_LIST:
+                        # Complementary lists (EU citizens, often on both): held back until the end of
+                        # the file and merged here, by exact identity.
+                        held = complementary.get(identity)
+                        if held is None:
+                            if len(complementary) >= HELD_MAX:
+                                self.overflow = True
+                                break  # out of the block, then out of the file
+                            complementary[identity] = record
+                        else:
+                            complementary[identity] = (*held[:3], held[3] | record[3], *held[4:])
+                            self.merged_here += 1
+                        continue
+                    key = hash(identity)
+                    if key in seen:
+                        duplicates.append((identity, record[3]))  # checked against the database after the COPY
+                        continue
+                    if len(seen) >= DEDUP_MAX:
+                        # Too many people for the in-memory check: end the COPY cleanly; the caller
+                        # drops what was copied and goes through the staging table instead.
+                        self.overflow = True
+                        break  # out of the block, then out of the file
+                    seen.add(key)
+                    counts[bureau] = counts.get(bureau, 0) + 1
+                    yield record
+                if self.overflow:
                     break
-                seen.add(key)
-                counts[bureau] = counts.get(bureau, 0) + 1
-                yield record
         finally:
             self.lines, self.accepted, self.utf8_lines, self.windows_lines = line_count, accepted, utf8_lines, windows_lines
         self.pending_bytes += pending_bytes

@@ -53,6 +53,14 @@ _SPECIAL_LETTERS = str.maketrans(
 _SEPARATORS = str.maketrans({chr(c): " " for c in range(128) if not chr(c).isalnum()})
 
 
+# The same as `value.lower().translate(_SEPARATORS)` for an ASCII `value`, as a byte table:
+# `bytes.translate` is one C loop, where `str.translate` looks every character up in a dict
+# (the import folds every name it has not met yet: ≈ 3 times faster).
+_ASCII_FOLD = bytes(
+    code + 32 if 65 <= code <= 90 else code if chr(code).isalnum() else 32 for code in range(128)
+) + bytes(range(128, 256))
+
+
 def fold(value: str, *, abbreviations: bool = True) -> list[str]:
     """The words of `value`, lower-case ASCII, without accents nor punctuation.
 
@@ -67,7 +75,8 @@ def fold(value: str, *, abbreviations: bool = True) -> list[str]:
             # A name in a script with no ASCII transliteration: keep its letters, case-folded.
             return "".join(ch if ch.isalnum() else " " for ch in value.casefold()).split()
         value = ascii_value
-    words = value.lower().translate(_SEPARATORS).split()
+    # ASCII from here: letters lower-cased, digits kept, every other character a separator.
+    words = value.encode("ascii").translate(_ASCII_FOLD).decode("ascii").split()
     if abbreviations and not _ABBREVIATIONS.keys().isdisjoint(words):
         words = [_ABBREVIATIONS.get(word, word) for word in words]
     return words

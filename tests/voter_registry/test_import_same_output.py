@@ -94,3 +94,53 @@ _DIGITS = st.text(alphabet="0123456789", min_size=2, max_size=2)
 )
 def test_birth_date_tables_agree_with_the_parser(value: str, max_year: int) -> None:
     assert _birth_date(value, max_year) == parse_birth_date(value, max_year)
+
+
+from voter_registry.reu import _birth_date_identity  # noqa: E402
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.one_of(
+        st.builds(lambda d, m, y: f"{d}/{m}/{y}", _DIGITS, _DIGITS, st.integers(1870, 2040).map(lambda y: f"{y:04d}")),
+        st.text(alphabet="0123456789/ -٣", max_size=12),
+    ),
+    st.sampled_from([2026, 2008]),
+)
+def test_birth_date_identity_text_is_the_formatted_date(value: str, max_year: int) -> None:
+    parsed = parse_birth_date(value, max_year)
+    found = _birth_date_identity(value, max_year)
+    if isinstance(parsed, str):
+        assert found == parsed
+    else:
+        year, month, day = parsed
+        assert found == (year, month, day, f"{year:04d}-{month:02d}-{day:02d}")
+
+
+def test_the_builtin_sha256_is_sha256() -> None:
+    from voter_registry.reu import sha256
+
+    for data in (b"", b"v1|martin|jean|1953-04-00|c:33063", bytes(range(256)) * 5):
+        assert sha256(data).digest() == hashlib.sha256(data).digest()
+
+
+from voter_registry.reu import STREET_NUMBER, VOTER_COLUMNS, compact_address, parse_fields  # noqa: E402
+
+_VALID_LINE = (
+    "33063;BORDEAUX;Liste principale;MARTIN;;Jean;M;12/04/1953;33063;Bordeaux;33;FRANCE;Française;"
+    "12;rue Victor Hugo;;;;33000;BORDEAUX;FRANCE;0101;École;3301;Bordeaux-1;;7"
+)
+_ADDRESS_PART = st.one_of(
+    st.sampled_from(["", "12", "rue Victor Hugo", "FRANCE", "france ", "BELGIQUE", "33000", "BORDEAUX", "Bât. B"]),
+    st.text(alphabet="ab ,\t.-é", max_size=8),
+    st.text(alphabet="x", min_size=295, max_size=305),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(_ADDRESS_PART, min_size=8, max_size=8))
+def test_the_written_out_address_is_compact_address(parts: list[str]) -> None:
+    fields = _VALID_LINE.split(";")
+    fields[STREET_NUMBER : STREET_NUMBER + 8] = parts
+    record = parse_fields(fields, "33", "33063", 2026)
+    assert record[VOTER_COLUMNS.index("address")] == compact_address(fields)
