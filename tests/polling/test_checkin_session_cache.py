@@ -34,6 +34,19 @@ async def _refs(client, *names: str) -> list[str]:  # noqa: ANN001
     return [(await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"] for name in names]
 
 
+async def _first_checkin(client, users, session, world: World):  # noqa: ANN001, ANN202
+    """A tablet of the open Bordeaux station checks Dupont in, which fills the session cache;
+    returns the tablet's principal and the reference of Lefèvre, not yet checked in."""
+    principal = await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    dupont, lefevre = await _refs(client, "dupont", "lefevre")
+    await territory(session)
+    checkin.forget_cached_contexts()
+    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
+    return principal, lefevre
+
+
 async def test_every_session_table_changes_the_session_epoch_and_only_it(session, world: World) -> None:  # noqa: ANN001
     seen, context = {await _epoch(session, 2)}, await _epoch(session, 1)
     columns = {"web_session": "revoked_at", "account": "active", "tablet": "revoked_at"}
@@ -48,13 +61,7 @@ async def test_every_session_table_changes_the_session_epoch_and_only_it(session
 
 
 async def test_a_cached_session_is_not_used_once_its_tablet_is_revoked(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
-    principal = await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
-    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
-    await session.commit()
-    dupont, lefevre = await _refs(client, "dupont", "lefevre")
-    await territory(session)
-    checkin.forget_cached_contexts()
-    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
+    principal, lefevre = await _first_checkin(client, users, session, world)
     assert client.cookies.get(SESSION_COOKIE) in checkin._SESSIONS  # noqa: SLF001 - the cache was filled
     tablet = await session.get(Tablet, principal.tablet_id)
     await auth_service.revoke_tablet(session, ORGANISER, tablet)
@@ -70,13 +77,7 @@ async def test_a_cached_session_is_not_used_once_its_tablet_is_revoked(client, u
 
 
 async def test_a_signed_out_session_is_refused_at_once(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
-    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
-    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
-    await session.commit()
-    dupont, lefevre = await _refs(client, "dupont", "lefevre")
-    await territory(session)
-    checkin.forget_cached_contexts()
-    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
+    _, lefevre = await _first_checkin(client, users, session, world)
     await session.execute(text("UPDATE web_session SET revoked_at = now()"))  # as a sign-out does, for every session
     await session.commit()
     before = await count_writes()
@@ -86,13 +87,7 @@ async def test_a_signed_out_session_is_refused_at_once(client, users, session, w
 
 
 async def test_an_expired_cached_session_is_read_again(client, users, session, world: World) -> None:  # noqa: ANN001
-    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
-    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
-    await session.commit()
-    dupont, lefevre = await _refs(client, "dupont", "lefevre")
-    await territory(session)
-    checkin.forget_cached_contexts()
-    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
+    _, lefevre = await _first_checkin(client, users, session, world)
     token = client.cookies.get(SESSION_COOKIE)
     cached = checkin._SESSIONS[token]  # noqa: SLF001
     checkin._SESSIONS[token] = dataclasses.replace(cached, expires_at=db.utcnow() - timedelta(seconds=1))  # noqa: SLF001
@@ -104,13 +99,7 @@ async def test_an_expired_cached_session_is_read_again(client, users, session, w
 
 
 async def test_the_csrf_rule_is_applied_to_a_cached_session(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
-    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
-    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
-    await session.commit()
-    dupont, lefevre = await _refs(client, "dupont", "lefevre")
-    await territory(session)
-    checkin.forget_cached_contexts()
-    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
+    _, lefevre = await _first_checkin(client, users, session, world)
     assert client.cookies.get(SESSION_COOKIE) in checkin._SESSIONS  # noqa: SLF001
     before = await count_writes()
     refused = await client.post("/api/v1/polling/checkins", json={"ref": lefevre, **BODY}, headers={"x-csrf-token": "faux"})
