@@ -294,7 +294,7 @@ class _LineReader:
                     try:
                         texts = block.decode("utf-8").split("\n")
                     except UnicodeDecodeError:
-                        pass
+                        texts = None  # not UTF-8 (Windows-1252, a broken byte): read line by line below
                     else:
                         if block[-1:] == b"\n":
                             texts.pop()  # every line but the file's last ends with a newline

@@ -10,12 +10,13 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from polling import service
-from polling.models import Station, StaffRole
+from polling import checkin, service
+from polling.models import Station, StaffRole, StationState
+from services import db
 from services.elections import service as elections
 from services.elections.models import CandidateStatus, Election, Phase, Round
 from services.elections.schemas import CandidateCreate, ElectionCreate, RoundSpec
-from services.events import Actor
+from services.events import AUDIT_COLUMNS, Actor, audit_row
 from voter_registry.importer import bytes_file, import_commune_file
 from voter_registry.reu import COLUMNS
 
@@ -249,3 +250,24 @@ async def committed_world(polling_database_urls: tuple[str, str]) -> CommittedWo
         await session.commit()
     yield world
     await database.dispose()
+
+
+async def voter_refs(client, *names: str) -> list[str]:  # noqa: ANN001
+    """The registry reference of the first voter the tablet's search finds for each name."""
+    return [(await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"] for name in names]
+
+
+def bordeaux_checkin_write(world: World, *, epoch: int | None):  # noqa: ANN201 - the statement and its values
+    """The check-in's one write statement, bound as the hot path binds it for a tablet check-in
+    at Bordeaux in round 1 (cash, 2 €), with its audit row; `epoch` None is the regular route."""
+    now = db.utcnow()
+    actor = Actor(id="tablet:1", role="tablet", scope=world.bordeaux.code)
+    event = audit_row("polling.checked_in", actor, {"round_id": world.round_1.id}, {"contribution_cents": 200}, now)
+    values = {
+        "p_department_code": "33", "p_round_id": world.round_1.id, "p_token": b"t" * 32, "p_station_id": world.bordeaux.id,
+        "p_checked_in_at": now, "p_recorded_at": now, "p_contribution_cents": 200, "p_payment": "cash",
+        "p_channel": "tablet", "p_display": b"x", "p_cash_cents": 200, "p_cheque_cents": 0, "p_covered": 0,
+        "p_states": [StationState.OPEN.value], "p_epoch": epoch,
+        **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
+    }
+    return checkin._insert_count_and_log_sql(False), values  # noqa: SLF001

@@ -8,13 +8,13 @@ from __future__ import annotations
 from sqlalchemy import func, select, text
 
 from polling import checkin, service
-from polling.models import CONTEXT_TABLES, Checkin, StationState
+from polling.models import CONTEXT_TABLES, Checkin
 from services import db
 from services.auth.roles import Role
 from services.elections import service as elections
 from services.elections.models import Phase
-from services.events import AUDIT_COLUMNS, Actor, AuditEvent, audit_row
-from tests.polling.conftest import ORGANISER, World
+from services.events import AuditEvent
+from tests.polling.conftest import ORGANISER, World, bordeaux_checkin_write, voter_refs
 from voter_registry.territory_cache import territory
 
 BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
@@ -46,10 +46,7 @@ async def test_a_cached_context_is_not_used_once_polls_closed(client, users, ses
     await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
-    dupont, lefevre = [
-        (await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"]
-        for name in ("dupont", "lefevre")
-    ]
+    dupont, lefevre = await voter_refs(client, "dupont", "lefevre")
     await territory(session)
     checkin.forget_cached_contexts()
     assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
@@ -72,17 +69,7 @@ async def test_the_one_write_writes_nothing_with_a_stale_epoch(session, world: W
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.flush()
     epoch = await _epoch(session)
-    now = db.utcnow()
-    actor = Actor(id="tablet:1", role="tablet", scope=world.bordeaux.code)
-    event = audit_row("polling.checked_in", actor, {"round_id": world.round_1.id}, {"contribution_cents": 200}, now)
-    statement = checkin._insert_count_and_log_sql(False)  # noqa: SLF001
-    values = {
-        "p_department_code": "33", "p_round_id": world.round_1.id, "p_token": b"t" * 32, "p_station_id": world.bordeaux.id,
-        "p_checked_in_at": now, "p_recorded_at": now, "p_contribution_cents": 200, "p_payment": "cash",
-        "p_channel": "tablet", "p_display": b"x", "p_cash_cents": 200, "p_cheque_cents": 0, "p_covered": 0,
-        "p_states": [StationState.OPEN.value], "p_epoch": epoch - 1,
-        **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
-    }
+    statement, values = bordeaux_checkin_write(world, epoch=epoch - 1)
     before = await count_writes()
     connection = await db.driver_connection(session)
     assert await connection.fetchrow(statement.sql, *statement.arguments(values)) is None

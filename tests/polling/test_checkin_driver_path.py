@@ -18,9 +18,9 @@ from services import db
 from services.auth import service as auth_service
 from services.auth.models import Account, Tablet, WebSession
 from services.auth.roles import Role
-from services.events import AUDIT_COLUMNS, Actor, AuditEvent, audit_row
+from services.events import AuditEvent
 from tests.conftest import TEST_ACTOR
-from tests.polling.conftest import ORGANISER, World
+from tests.polling.conftest import ORGANISER, World, bordeaux_checkin_write
 from tests.polling.test_checkin_hot_path import client_free_search
 
 BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
@@ -176,18 +176,7 @@ async def test_the_one_write_writes_nothing_when_the_station_is_not_open(session
     )
     await session.flush()
     before = await count_writes()
-    now = db.utcnow()
-    actor = Actor(id="tablet:1", role="tablet", scope=world.bordeaux.code)
-    event = audit_row("polling.checked_in", actor, {"round_id": world.round_1.id}, {"contribution_cents": 200}, now)
-    statement = checkin._insert_count_and_log_sql(False)  # noqa: SLF001
-    values = {
-        "p_department_code": "33", "p_round_id": world.round_1.id, "p_token": b"t" * 32, "p_station_id": world.bordeaux.id,
-        "p_checked_in_at": now, "p_recorded_at": now, "p_contribution_cents": 200, "p_payment": "cash",
-        "p_channel": "tablet", "p_display": b"x", "p_cash_cents": 200, "p_cheque_cents": 0, "p_covered": 0,
-        "p_states": [StationState.OPEN.value],
-        "p_epoch": None,  # the regular route: no cached context
-        **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
-    }
+    statement, values = bordeaux_checkin_write(world, epoch=None)  # the regular route: no cached context
     connection = await db.driver_connection(session)
     assert await connection.fetchrow(statement.sql, *statement.arguments(values)) is None
     assert await count_writes() == before  # nothing at all, in no table

@@ -9,7 +9,7 @@ from polling import checkin, service
 from polling.models import Checkin
 from services.auth.roles import Role
 from services.events import AuditEvent
-from tests.polling.conftest import ORGANISER, World
+from tests.polling.conftest import ORGANISER, World, voter_refs
 from tests.statements import counted_statements
 from voter_registry.territory_cache import territory
 
@@ -20,10 +20,7 @@ async def test_an_api_check_in_costs_two_statements(client, users, session, worl
     await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
-    first, second = [
-        (await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"]
-        for name in ("dupont", "lefevre")
-    ]
+    first, second = await voter_refs(client, "dupont", "lefevre")
     await territory(session)  # loaded once per process (not the check-in's cost)
     checkin.forget_cached_contexts()
     async with counted_statements(session) as statements:
@@ -65,7 +62,7 @@ async def test_a_second_api_check_in_is_refused_and_records_nothing(client, user
     await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
-    ref = (await client.get("/api/v1/registry/search", params={"nom": "dupont"})).json()["results"][0]["ref"]
+    (ref,) = await voter_refs(client, "dupont")
     assert (await client.post("/api/v1/polling/checkins", json={"ref": ref, **BODY})).status_code == 201
     events_before = await session.scalar(select(func.count()).select_from(AuditEvent))
     writes_before = await count_writes()

@@ -19,7 +19,7 @@ from services.auth.models import Tablet
 from services.auth.roles import Role
 from services.events import AuditEvent
 from services.web import SESSION_COOKIE
-from tests.polling.conftest import ORGANISER, World
+from tests.polling.conftest import ORGANISER, World, voter_refs
 from tests.statements import counted_statements
 from voter_registry.territory_cache import territory
 
@@ -30,17 +30,13 @@ async def _epoch(session, row: int) -> int:  # noqa: ANN001
     return await session.scalar(text("SELECT epoch FROM polling_context_epoch WHERE id = :row"), {"row": row})
 
 
-async def _refs(client, *names: str) -> list[str]:  # noqa: ANN001
-    return [(await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"] for name in names]
-
-
 async def _first_checkin(client, users, session, world: World):  # noqa: ANN001, ANN202
     """A tablet of the open Bordeaux station checks Dupont in, which fills the session cache;
     returns the tablet's principal and the reference of Lefèvre, not yet checked in."""
     principal = await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
     await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
     await session.commit()
-    dupont, lefevre = await _refs(client, "dupont", "lefevre")
+    dupont, lefevre = await voter_refs(client, "dupont", "lefevre")
     await territory(session)
     checkin.forget_cached_contexts()
     assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
