@@ -203,6 +203,8 @@ def main() -> None:
         # each sample (every 0.1 s), and each process's own high-water mark (VmHWM). wait4's
         # ru_maxrss would also count the memory this script had when it forked the child.
         peak_sum_kb, peak_each_kb, peak_pss_kb = 0, 0, 0
+        peak_rss_by_pid: dict[int, int] = {}  # each process's own peaks (sampled), command first
+        peak_pss_by_pid: dict[int, int] = {}
         import_cpu: dict[int, float] = {}
         while child.poll() is None:
             total = total_pss = 0
@@ -210,6 +212,8 @@ def main() -> None:
             for pid in processes:
                 import_cpu[pid] = cpu_seconds([pid], reaped=False)  # each process's own, sampled
                 rss, hwm, pss = memory_kb(pid)
+                peak_rss_by_pid[pid] = max(peak_rss_by_pid.get(pid, 0), rss)
+                peak_pss_by_pid[pid] = max(peak_pss_by_pid.get(pid, 0), pss)
                 total += rss
                 total_pss += pss
                 peak_each_kb = max(peak_each_kb, hwm)
@@ -260,6 +264,9 @@ def main() -> None:
                     "import_peak_rss_mb": round(peak_rss_mb, 1),
                     "import_peak_pss_sum_mb": round(peak_pss_kb / 1024, 1),
                     "import_peak_rss_largest_process_mb": round(peak_each_kb / 1024, 1),
+                    # Each process's own sampled peak, the command first, then its workers.
+                    "import_peak_rss_by_process_mb": [round(kb / 1024, 1) for kb in peak_rss_by_pid.values()],
+                    "import_peak_pss_by_process_mb": [round(kb / 1024, 1) for kb in peak_pss_by_pid.values()],
                     "target_peak_rss_mb": 300,
                     "import_python_cpu_us_per_row": round(python_cpu * 1e6 / max(rows, 1), 1),
                     "import_database_cpu_us_per_row": round(database_cpu * 1e6 / max(rows, 1), 1),

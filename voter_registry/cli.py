@@ -53,6 +53,46 @@ async def _election(session: Any, slug: str | None) -> Any:
     return election
 
 
+def _upgrade_if_behind(owner_url: str) -> None:
+    """Apply the migrations unless the database is already at every package's head.
+
+    Runs in a child process of `primaires registry import` (see `_migrate_in_child`): Alembic's
+    environment imports every package's models through the composition root, hence the whole
+    web application, which the import does not need and whose memory would otherwise stay in
+    the command's process for the whole import (the import is capped at 300 MB)."""
+    import asyncio
+
+    import asyncpg
+    from alembic.script import ScriptDirectory
+
+    from services.migrations import runner
+
+    heads = set(ScriptDirectory.from_config(runner.alembic_config(owner_url)).get_heads())
+
+    async def applied() -> set[str]:
+        connection = await asyncpg.connect(owner_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        try:
+            return {row[0] for row in await connection.fetch("SELECT version_num FROM alembic_version")}
+        except asyncpg.UndefinedTableError:  # an empty database
+            return set()
+        finally:
+            await connection.close()
+
+    if asyncio.run(applied()) != heads:
+        runner.upgrade(owner_url)
+
+
+def _migrate_in_child(owner_url: str) -> None:
+    """`_upgrade_if_behind` in a child process, which ends before the import starts."""
+    import multiprocessing
+
+    child = multiprocessing.get_context("spawn").Process(target=_upgrade_if_behind, args=(owner_url,))
+    child.start()
+    child.join()
+    if child.exitcode != 0:
+        raise RuntimeError(f"la mise à jour de la base (migrations) a échoué (code {child.exitcode}) : voir le message ci-dessus.")
+
+
 @app.command("import")
 def import_lists(
     paths: Annotated[list[Path], typer.Argument(help="Fichiers CSV, dossiers ou archives zip des extraits REU")],
@@ -61,8 +101,10 @@ def import_lists(
     jobs: Annotated[int, typer.Option(help="Processus d'import en parallèle (un par cœur)", min=1, max=16)] = 2,
 ) -> None:
     """Importe des extraits des listes électorales (un fichier par commune, une transaction par fichier)."""
+    import asyncio
+
     from services import db
-    from services.cli import CLI_ACTOR, database_url, run_with_database
+    from services.cli import CLI_ACTOR, database_url
     from services.errors import AppError
     from services.settings import settings
     from voter_registry.errors import RegistryBoundElsewhere
@@ -146,9 +188,20 @@ def import_lists(
                 # ANALYZE needs the table's owner (PostgreSQL 16): statistics, not election data.
                 await refresh_statistics(database_url())
 
+    async def opened() -> None:
+        db.init_database(settings().database_url or owner_url, pool_size=4)
+        try:
+            await work()
+        finally:
+            await db.database().dispose()
+
     started_at = time.monotonic()
     try:
-        run_with_database(work, migrate=True)
+        # As `services.cli.run_with_database(work, migrate=True)`, with the migrations in a
+        # child process (`_migrate_in_child`).
+        owner_url = database_url()
+        _migrate_in_child(owner_url)
+        asyncio.run(opened())
     except (LookupError, RuntimeError) as error:
         _fail(str(error))
     finally:
