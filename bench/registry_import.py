@@ -205,6 +205,7 @@ def main() -> None:
         peak_sum_kb, peak_each_kb, peak_pss_kb = 0, 0, 0
         peak_rss_by_pid: dict[int, int] = {}  # each process's own peaks (sampled), command first
         peak_pss_by_pid: dict[int, int] = {}
+        seen_by_pid: dict[int, list[float]] = {}  # first and last sample (s since the start)
         import_cpu: dict[int, float] = {}
         while child.poll() is None:
             total = total_pss = 0
@@ -214,6 +215,8 @@ def main() -> None:
                 rss, hwm, pss = memory_kb(pid)
                 peak_rss_by_pid[pid] = max(peak_rss_by_pid.get(pid, 0), rss)
                 peak_pss_by_pid[pid] = max(peak_pss_by_pid.get(pid, 0), pss)
+                seen = seen_by_pid.setdefault(pid, [time.perf_counter() - started] * 2)
+                seen[1] = time.perf_counter() - started
                 total += rss
                 total_pss += pss
                 peak_each_kb = max(peak_each_kb, hwm)
@@ -267,6 +270,7 @@ def main() -> None:
                     # Each process's own sampled peak, the command first, then its workers.
                     "import_peak_rss_by_process_mb": [round(kb / 1024, 1) for kb in peak_rss_by_pid.values()],
                     "import_peak_pss_by_process_mb": [round(kb / 1024, 1) for kb in peak_pss_by_pid.values()],
+                    "import_processes_seen_s": [[round(t, 1) for t in seen] for seen in seen_by_pid.values()],
                     "target_peak_rss_mb": 300,
                     "import_python_cpu_us_per_row": round(python_cpu * 1e6 / max(rows, 1), 1),
                     "import_database_cpu_us_per_row": round(database_cpu * 1e6 / max(rows, 1), 1),

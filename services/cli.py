@@ -14,7 +14,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-import click
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -48,10 +47,10 @@ def lazy_sub_app(name: str) -> typer.Typer:
 class _LazyGroup(TyperGroup):
     """The `primaires` group: its own commands, then the packages' sub-commands, loaded lazily."""
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
+    def list_commands(self, ctx: Any) -> list[str]:
         return [*super().list_commands(ctx), *(name for name in LAZY_SUB_APPS if name not in self.commands)]
 
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
         command = super().get_command(ctx, cmd_name)
         if command is None and cmd_name in LAZY_SUB_APPS:
             # Built as `app.add_typer(sub_app, name=…)` would have built it (no completion options).
