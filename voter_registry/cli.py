@@ -120,7 +120,7 @@ def import_lists(
     from voter_registry.errors import RegistryBoundElsewhere
     from voter_registry.import_job import FileOutcome, run_import
     from voter_registry.importer import bind_registry, list_files, refresh_statistics
-    from voter_registry.territory_cache import territory
+    from voter_registry.territory_cache import import_territory
 
     try:
         files = list_files(paths)
@@ -142,7 +142,7 @@ def import_lists(
         async with db.session_scope() as session:
             await load_territory(session, CLI_ACTOR)
             target = await _election(session, election)
-            await territory(session)
+            await import_territory(session)
         try:
             async with db.session_scope() as session:
                 await bind_registry(session, CLI_ACTOR, target)

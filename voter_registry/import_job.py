@@ -32,6 +32,7 @@ from services.errors import AppError
 from services.events import Actor
 from voter_registry.errors import FileRefused, RegistryBoundElsewhere
 from voter_registry.importer import ListFile, file_from_origin, import_commune_file
+from voter_registry.territory_cache import import_territory
 
 MAX_REPORTED_REJECTS = 10_000
 # Commune files imported at the same time by one process, each in its own transaction on its
@@ -195,6 +196,9 @@ def _worker(url: str, election_id: int, actor: dict, origins: list[tuple[str, ..
         try:
             async with db.session_scope() as session:
                 election = await session.get(Election, election_id)
+                # Loaded before the freeze below, so that the collector never walks its
+                # 35,000 communes again (it used to be loaded by the first file, after it).
+                await import_territory(session)
             assert election is not None
             who = Actor(**actor)
             _freeze_start_up_objects()
