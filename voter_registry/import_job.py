@@ -6,11 +6,16 @@ server). `run_import` therefore imports the files on `jobs` processes (the comma
 `jobs - 1` children), each importing its files one transaction at a time, while the command's
 process gathers reports and shows progress. The processes take the next file from one shared
 counter when they are ready for it (not a share fixed in advance): a child starts a second or
-two after the command (it imports the application and loads the territory first), and with
+two after the command (it imports the importer and loads the territory first), and with
 fixed shares the command then finished its half that much earlier and the child went on alone
 on one core (measured: the end of every run had one import process busy, the other gone). A child dies with its
 parent (PR_SET_PDEATHSIG): killing the command rolls back every commune in flight, in every
 process, and leaves the communes already committed complete.
+
+Memory (the whole import is capped at 300 MB, every process summed): a worker imports the
+importer, the parser, the territory cache and the database layer, not the web application
+(`services.cli` loads the packages' sub-commands lazily; the migrations run in a child process
+of the command, see `voter_registry.cli`), and loads the territory without the communes' names.
 """
 
 from __future__ import annotations
