@@ -11,8 +11,12 @@
    table (same indexes) and times one raw `COPY voter FROM STDIN (FORMAT binary)` of exactly
    those rows — the server's own ingest speed, no Python work at all; twice (it varies by up
    to 25 % from one run to the next here), both reported, the ratio to their mean;
-4. prints one JSON line: both throughputs, their ratio (target ≥ 0.6), the peak RSS (target
-   ≤ 300 MB), CPU per row (import processes, PostgreSQL, the floor's PostgreSQL) and a CPU calibration (time of a bare 10 M-iteration Python loop: ≈ 0.4 s on an
+4. prints one JSON line: both throughputs, their ratio (target ≥ 0.6), the peak memory (target
+   ≤ 300 MB: `import_peak_rss_mb` is the largest SUM of the resident set sizes (VmRSS) of the
+   command and all its descendants — workers, multiprocessing's resource tracker, the short
+   migration check — sampled every 0.1 s; RSS counts the shared library pages once per
+   process, the PSS sum (`import_peak_pss_sum_mb`) shares them out; each process's own peaks
+   are listed too, command first, with when each was seen), CPU per row (import processes, PostgreSQL, the floor's PostgreSQL) and a CPU calibration (time of a bare 10 M-iteration Python loop: ≈ 0.4 s on an
    idle core; more means the machine was busy with other work during the run).
 
 Its own embedded PostgreSQL in a temporary folder; nothing is left behind.
@@ -179,8 +183,13 @@ def main() -> None:
         load_before = os.getloadavg()
         database_cpu = cpu_seconds([postmaster, *descendants(postmaster)])
         started = time.perf_counter()
+        # The installed `primaires` script, as the organisers run it: its worker processes
+        # (multiprocessing's spawn) import the script's module again (`services.cli`), which
+        # `python -c` would spare them.
+        script = Path(sys.executable).parent / "primaires"
+        command = [str(script)] if script.exists() else [sys.executable, "-c", "from services.cli import main; main()"]
         child = subprocess.Popen(
-            [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(folder), "--election", "bench", "--jobs", str(args.jobs)],
+            [*command, "registry", "import", str(folder), "--election", "bench", "--jobs", str(args.jobs)],
             env=environment,
             cwd=ROOT,
             stdout=subprocess.DEVNULL,
@@ -203,6 +212,9 @@ def main() -> None:
         # each sample (every 0.1 s), and each process's own high-water mark (VmHWM). wait4's
         # ru_maxrss would also count the memory this script had when it forked the child.
         peak_sum_kb, peak_each_kb, peak_pss_kb = 0, 0, 0
+        peak_rss_by_pid: dict[int, int] = {}  # each process's own peaks (sampled), command first
+        peak_pss_by_pid: dict[int, int] = {}
+        seen_by_pid: dict[int, list[float]] = {}  # first and last sample (s since the start)
         import_cpu: dict[int, float] = {}
         while child.poll() is None:
             total = total_pss = 0
@@ -210,6 +222,10 @@ def main() -> None:
             for pid in processes:
                 import_cpu[pid] = cpu_seconds([pid], reaped=False)  # each process's own, sampled
                 rss, hwm, pss = memory_kb(pid)
+                peak_rss_by_pid[pid] = max(peak_rss_by_pid.get(pid, 0), rss)
+                peak_pss_by_pid[pid] = max(peak_pss_by_pid.get(pid, 0), pss)
+                seen = seen_by_pid.setdefault(pid, [time.perf_counter() - started] * 2)
+                seen[1] = time.perf_counter() - started
                 total += rss
                 total_pss += pss
                 peak_each_kb = max(peak_each_kb, hwm)
@@ -260,6 +276,10 @@ def main() -> None:
                     "import_peak_rss_mb": round(peak_rss_mb, 1),
                     "import_peak_pss_sum_mb": round(peak_pss_kb / 1024, 1),
                     "import_peak_rss_largest_process_mb": round(peak_each_kb / 1024, 1),
+                    # Each process's own sampled peak, the command first, then its workers.
+                    "import_peak_rss_by_process_mb": [round(kb / 1024, 1) for kb in peak_rss_by_pid.values()],
+                    "import_peak_pss_by_process_mb": [round(kb / 1024, 1) for kb in peak_pss_by_pid.values()],
+                    "import_processes_seen_s": [[round(t, 1) for t in seen] for seen in seen_by_pid.values()],
                     "target_peak_rss_mb": 300,
                     "import_python_cpu_us_per_row": round(python_cpu * 1e6 / max(rows, 1), 1),
                     "import_database_cpu_us_per_row": round(database_cpu * 1e6 / max(rows, 1), 1),

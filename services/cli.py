@@ -7,6 +7,7 @@ With no DATABASE_URL, every command uses the embedded PostgreSQL in the data fol
 from __future__ import annotations
 
 import asyncio
+import importlib
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,16 +17,53 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.table import Table
+from typer.core import TyperGroup
 
-from services import composition, db, embedded_pg
-from services.auth import service as auth_service
+from services import db, embedded_pg
 from services.auth.roles import Role
 from services.events import Actor
-from services.migrations import runner
 from services.settings import Mode, configure, settings
 
+# Each domain package's sub-commands (`services.composition.cli_apps()`, which a test keeps in
+# step with this table), imported only when one of them is called or listed (`--help`): the
+# composition root imports the whole web application (FastAPI routers, every package, templates:
+# ≈ 60 MB), which `primaires registry import` and its worker processes do not need (the import's
+# memory is capped at 300 MB, see docs/performance.md).
+LAZY_SUB_APPS: dict[str, tuple[str, str]] = {
+    "parrainages": ("services.sponsorship.cli", "app"),
+    "audit": ("audit.cli", "app"),
+    "registry": ("voter_registry.cli", "app"),
+    "stations": ("polling.cli", "stations_app"),
+    "privacy": ("polling.cli", "privacy_app"),
+    "rehearse": ("rehearsal.cli", "app"),
+}
+
+
+def lazy_sub_app(name: str) -> typer.Typer:
+    module, attribute = LAZY_SUB_APPS[name]
+    return getattr(importlib.import_module(module), attribute)
+
+
+class _LazyGroup(TyperGroup):
+    """The `primaires` group: its own commands, then the packages' sub-commands, loaded lazily."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(name for name in LAZY_SUB_APPS if name not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is None and cmd_name in LAZY_SUB_APPS:
+            # Built as `app.add_typer(sub_app, name=…)` would have built it (no completion options).
+            holder = typer.Typer(add_completion=False)
+            holder.add_typer(lazy_sub_app(cmd_name), name=cmd_name)
+            command = self.commands[cmd_name] = typer.main.get_group(holder).commands[cmd_name]
+        return command
+
+
 console = Console()
-app = typer.Typer(help="primaires : organisation d'une primaire ouverte.", no_args_is_help=True, add_completion=False)
+app = typer.Typer(
+    cls=_LazyGroup, help="primaires : organisation d'une primaire ouverte.", no_args_is_help=True, add_completion=False
+)
 db_app = typer.Typer(help="Base de données : migrations.", no_args_is_help=True)
 territory_app = typer.Typer(help="Référentiel territorial (régions, départements, cantons, communes).", no_args_is_help=True)
 accounts_app = typer.Typer(help="Comptes et jetons d'API.", no_args_is_help=True)
@@ -63,6 +101,8 @@ def run_with_database(work: Callable[[], Awaitable[T]], *, migrate: bool = False
     """Open the database (embedded if needed), optionally migrate, run `work`, close."""
     owner_url = database_url()
     if migrate:
+        from services.migrations import runner
+
         runner.upgrade(owner_url)
     url = settings().database_url or owner_url
 
@@ -76,16 +116,14 @@ def run_with_database(work: Callable[[], Awaitable[T]], *, migrate: bool = False
     return asyncio.run(main())
 
 
-for _name, _sub_app in composition.cli_apps():
-    app.add_typer(_sub_app, name=_name)
-
-
 # --- db ------------------------------------------------------------------------------------------
 
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Applique toutes les migrations (toutes les branches de paquets)."""
+    from services.migrations import runner
+
     runner.upgrade(database_url())
     console.print("[green]Base à jour.[/]")
 
@@ -93,6 +131,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Affiche les révisions appliquées."""
+    from services.migrations import runner
+
     runner.current(database_url())
 
 
@@ -102,6 +142,8 @@ def db_revision(
     package: Annotated[str, typer.Option(help="Paquet propriétaire : services, audit, voter_registry, polling, results")],
 ) -> None:
     """Crée une migration (autogénérée depuis les modèles) dans le dossier du paquet."""
+    from services.migrations import runner
+
     if package not in runner.PACKAGES:
         fail(f"Paquet inconnu : {package}.")
     url = database_url()
@@ -142,6 +184,8 @@ def accounts_create(
     password: Annotated[str | None, typer.Option(help="Mot de passe (demandé s'il est omis)")] = None,
 ) -> None:
     """Crée un compte (le premier organisateur se crée ainsi)."""
+    from services.auth import service as auth_service
+
     secret = password or typer.prompt("Mot de passe", hide_input=True, confirmation_prompt=True)
     spec = auth_service.AccountSpec(
         username=username,
@@ -171,6 +215,7 @@ def accounts_token(
     """Crée un jeton d'API pour un compte et l'affiche (une seule fois)."""
     from sqlalchemy import select
 
+    from services.auth import service as auth_service
     from services.auth.models import Account
 
     async def work() -> Any:
@@ -191,6 +236,7 @@ def accounts_token(
 
 
 async def _prepare_demo() -> Any:
+    from services import composition
     from services.demo import seed_platform
     from services.territory.service import load_territory
 
@@ -258,6 +304,8 @@ def demo(
         configure(mode=Mode.DEMO, data_dir=data_dir, public_url=f"http://{host}:{port}", election=election)
     with console.status("Démarrage de PostgreSQL embarqué…"):
         owner_url = database_url()
+    from services.migrations import runner
+
     with console.status("Migrations…"):
         runner.upgrade(owner_url)
     app_url = settings().database_url or owner_url
@@ -297,6 +345,8 @@ def serve(
     if not current.database_url:
         fail("DATABASE_URL n'est pas défini. (Pour essayer l'application : « primaires demo ».)")
     if migrate:
+        from services.migrations import runner
+
         runner.upgrade(current.migration_database_url or current.database_url)
     uvicorn.run(
         "services.app:create_app",

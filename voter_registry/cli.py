@@ -53,6 +53,62 @@ async def _election(session: Any, slug: str | None) -> Any:
     return election
 
 
+def _upgrade_if_behind(owner_url: str) -> None:
+    """Apply the migrations unless the database is already at every package's head.
+
+    Runs in a child process of `primaires registry import` (see `_migrate_in_child`): Alembic's
+    environment imports every package's models through the composition root, hence the whole
+    web application, which the import does not need and whose memory would otherwise stay in
+    the command's process for the whole import (the import is capped at 300 MB)."""
+    import asyncio
+
+    import asyncpg
+    from alembic.script import ScriptDirectory
+
+    from services.migrations import runner
+
+    script = ScriptDirectory.from_config(runner.alembic_config(owner_url))
+
+    async def applied() -> set[str]:
+        connection = await asyncpg.connect(owner_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+        try:
+            return {row[0] for row in await connection.fetch("SELECT version_num FROM alembic_version")}
+        except asyncpg.UndefinedTableError:  # an empty database
+            return set()
+        finally:
+            await connection.close()
+
+    def behind(current: set[str]) -> bool:
+        # Alembic keeps in its table only the revisions no other one depends on: what
+        # `upgrade heads` would apply is what lies between them and the heads.
+        if not current:
+            return True
+        try:
+            return any(True for _ in script.iterate_revisions("heads", tuple(current), implicit_base=True))
+        except Exception:  # noqa: BLE001 - an unknown revision: `upgrade` reports it in its words
+            return True
+
+    if behind(asyncio.run(applied())):
+        runner.upgrade(owner_url)
+
+
+def _migrate_in_child(owner_url: str) -> None:
+    """`_upgrade_if_behind` in a child process, which ends before the import starts.
+
+    A plain interpreter (not multiprocessing's spawn, which would first import the `primaires`
+    script's module again): it imports only Alembic and the driver when the database is at its
+    heads (≈ 0.5 s), the whole application only when there are migrations to apply."""
+    import subprocess
+
+    # The URL on the child's standard input: a command line is readable by every user (ps).
+    code = "import sys; from voter_registry.cli import _upgrade_if_behind; _upgrade_if_behind(sys.stdin.read())"
+    completed = subprocess.run([sys.executable, "-c", code], input=owner_url, text=True, check=False)
+    if completed.returncode != 0:
+        raise RuntimeError(
+            f"la mise à jour de la base (migrations) a échoué (code {completed.returncode}) : voir le message ci-dessus."
+        )
+
+
 @app.command("import")
 def import_lists(
     paths: Annotated[list[Path], typer.Argument(help="Fichiers CSV, dossiers ou archives zip des extraits REU")],
@@ -61,14 +117,16 @@ def import_lists(
     jobs: Annotated[int, typer.Option(help="Processus d'import en parallèle (un par cœur)", min=1, max=16)] = 2,
 ) -> None:
     """Importe des extraits des listes électorales (un fichier par commune, une transaction par fichier)."""
+    import asyncio
+
     from services import db
-    from services.cli import CLI_ACTOR, database_url, run_with_database
+    from services.cli import CLI_ACTOR, database_url
     from services.errors import AppError
     from services.settings import settings
     from voter_registry.errors import RegistryBoundElsewhere
     from voter_registry.import_job import FileOutcome, run_import
     from voter_registry.importer import bind_registry, list_files, refresh_statistics
-    from voter_registry.territory_cache import territory
+    from voter_registry.territory_cache import import_territory
 
     try:
         files = list_files(paths)
@@ -90,7 +148,7 @@ def import_lists(
         async with db.session_scope() as session:
             await load_territory(session, CLI_ACTOR)
             target = await _election(session, election)
-            await territory(session)
+            await import_territory(session)
         try:
             async with db.session_scope() as session:
                 await bind_registry(session, CLI_ACTOR, target)
@@ -146,9 +204,20 @@ def import_lists(
                 # ANALYZE needs the table's owner (PostgreSQL 16): statistics, not election data.
                 await refresh_statistics(database_url())
 
+    async def opened() -> None:
+        db.init_database(settings().database_url or owner_url, pool_size=4)
+        try:
+            await work()
+        finally:
+            await db.database().dispose()
+
     started_at = time.monotonic()
     try:
-        run_with_database(work, migrate=True)
+        # As `services.cli.run_with_database(work, migrate=True)`, with the migrations in a
+        # child process (`_migrate_in_child`).
+        owner_url = database_url()
+        _migrate_in_child(owner_url)
+        asyncio.run(opened())
     except (LookupError, RuntimeError) as error:
         _fail(str(error))
     finally:

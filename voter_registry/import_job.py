@@ -6,11 +6,16 @@ server). `run_import` therefore imports the files on `jobs` processes (the comma
 `jobs - 1` children), each importing its files one transaction at a time, while the command's
 process gathers reports and shows progress. The processes take the next file from one shared
 counter when they are ready for it (not a share fixed in advance): a child starts a second or
-two after the command (it imports the application and loads the territory first), and with
+two after the command (it imports the importer and loads the territory first), and with
 fixed shares the command then finished its half that much earlier and the child went on alone
 on one core (measured: the end of every run had one import process busy, the other gone). A child dies with its
 parent (PR_SET_PDEATHSIG): killing the command rolls back every commune in flight, in every
 process, and leaves the communes already committed complete.
+
+Memory (the whole import is capped at 300 MB, every process summed): a worker imports the
+importer, the parser, the territory cache and the database layer, not the web application
+(`services.cli` loads the packages' sub-commands lazily; the migrations run in a child process
+of the command, see `voter_registry.cli`), and loads the territory without the communes' names.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from services.errors import AppError
 from services.events import Actor
 from voter_registry.errors import FileRefused, RegistryBoundElsewhere
 from voter_registry.importer import ListFile, file_from_origin, import_commune_file
+from voter_registry.territory_cache import import_territory
 
 MAX_REPORTED_REJECTS = 10_000
 # Commune files imported at the same time by one process, each in its own transaction on its
@@ -195,6 +201,9 @@ def _worker(url: str, election_id: int, actor: dict, origins: list[tuple[str, ..
         try:
             async with db.session_scope() as session:
                 election = await session.get(Election, election_id)
+                # Loaded before the freeze below, so that the collector never walks its
+                # 35,000 communes again (it used to be loaded by the first file, after it).
+                await import_territory(session)
             assert election is not None
             who = Actor(**actor)
             _freeze_start_up_objects()

@@ -60,7 +60,7 @@ from voter_registry.reu import (
     parse_file_name,
     split_line,
 )
-from voter_registry.territory_cache import territory
+from voter_registry.territory_cache import import_territory
 
 MAX_STORED_REJECTS = 10_000
 DEDUP_MAX = 1_500_000  # 64-bit identity hashes kept in memory (≈ 100 MB at most)
@@ -521,7 +521,7 @@ async def import_commune_file(
     Returns status "unchanged" (and writes nothing) when the same file is already in place.
     """
     sha = file_sha256(file)
-    world = await territory(session)
+    world = await import_territory(session)
     with file.opener() as stream:
         opened = _open_lines(file, stream)
         commune = world.communes.get(opened.commune_code)

@@ -293,8 +293,8 @@ def compact_address(fields: list[str]) -> str:
 # folding; the caches are bounded (≈ 17 MB together per import process), like everything in
 # the import. Measured on one import process's half of a 600,000-voter Gironde: given names
 # 8,192 → 12,288 entries and birth places 4,096 → 8,192 miss 12,000 and 16,000 times less for
-# 4.7 MB; doubling every cache would save ≈ 3 µs per line but cost 12 MB per process, which
-# the 300 MB ceiling of the whole import (every process summed) does not leave.
+# 4.7 MB; doubling every cache would save ≈ 3 µs per line but cost 12 MB per process (the
+# whole import, every process summed, peaks at ≈ 227 MB of its 300 MB ceiling since import8).
 
 
 @lru_cache(maxsize=16_384)
