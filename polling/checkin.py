@@ -5,8 +5,8 @@ once they have signed the charter and paid the contribution. What is stored is p
 construction (`polling.privacy`): a keyed token, the station, the time, the contribution,
 the channel, and display data encrypted for the station's paper-list reconciliation.
 
-The one-vote rule is the database's: `INSERT … ON CONFLICT (round_id, token) DO NOTHING`.
-Two stations checking the same person in at the same instant both reach the insert; the
+The one-vote rule is the database's: `INSERT … ON CONFLICT (round_id, token) DO NOTHING` (the
+driver fast path: a plain INSERT whose unique violation fails its whole statement). Two stations checking the same person in at the same instant both reach the insert; the
 unique index makes the second wait for the first transaction, then find the row: exactly
 one wins, and the other is told where and when the first check-in happened.
 
