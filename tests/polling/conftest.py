@@ -259,7 +259,8 @@ async def voter_refs(client, *names: str) -> list[str]:  # noqa: ANN001
 
 def bordeaux_checkin_write(world: World, *, epoch: int | None):  # noqa: ANN201 - the statement and its values
     """The check-in's one write statement, bound as the hot path binds it for a tablet check-in
-    at Bordeaux in round 1 (cash, 2 €), with its audit row; `epoch` None is the regular route."""
+    at Bordeaux in round 1 (cash, 2 €), with its audit row; `epoch` None is the regular route's
+    statement (`_insert_count_and_log_sql`), an epoch the driver fast path's (`_count_insert_and_log_sql`)."""
     now = db.utcnow()
     actor = Actor(id="tablet:1", role="tablet", scope=world.bordeaux.code)
     event = audit_row("polling.checked_in", actor, {"round_id": world.round_1.id}, {"contribution_cents": 200}, now)
@@ -270,4 +271,27 @@ def bordeaux_checkin_write(world: World, *, epoch: int | None):  # noqa: ANN201 
         "p_states": [StationState.OPEN.value], "p_epoch": epoch,
         **{f"e_{name}": value for name, value in zip(AUDIT_COLUMNS, event, strict=True)},
     }
-    return checkin._insert_count_and_log_sql(False), values  # noqa: SLF001
+    if epoch is None:
+        return checkin._insert_count_and_log_sql(False), values  # noqa: SLF001
+    return checkin._count_insert_and_log_sql(False), values  # noqa: SLF001
+
+
+async def recorded_rows(session: AsyncSession) -> tuple:
+    """What a check-in records, as committed state: the check-ins, the audit events and every
+    station's counters. `count_writes` counts the tuples a transaction touched, those of a
+    statement that failed as a whole included (the driver fast path's write on a second
+    check-in: its counters' update then the unique index refusing the insert); this counts
+    what is left."""
+    from sqlalchemy import text
+
+    return tuple(
+        (
+            await session.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM checkin), (SELECT count(*) FROM audit_event), "
+                    "(SELECT array_agg((round_id, station_id, checkins_tablet, checkins_paper, contributions_cents, cash_cents, "
+                    "cheque_cents, covered, updated_at)::text ORDER BY round_id, station_id) FROM station_round)"
+                )
+            )
+        ).one()
+    )

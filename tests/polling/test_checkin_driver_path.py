@@ -20,7 +20,7 @@ from services.auth.models import Account, Tablet, WebSession
 from services.auth.roles import Role
 from services.events import AuditEvent
 from tests.conftest import TEST_ACTOR
-from tests.polling.conftest import ORGANISER, World, bordeaux_checkin_write
+from tests.polling.conftest import ORGANISER, World, bordeaux_checkin_write, recorded_rows
 from tests.polling.test_checkin_hot_path import client_free_search
 
 BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
@@ -185,6 +185,42 @@ async def test_the_one_write_writes_nothing_when_the_station_is_not_open(session
     assert row is not None and row["events"] == 1 and row["checkins_tablet"] == 1
     db.note_write(session, "checkin")
     db.note_audit_event(session)
+
+
+async def test_the_fast_paths_write_is_all_or_nothing_on_its_own(session, world: World, count_writes) -> None:  # noqa: ANN001
+    """The driver fast path's write (`_count_insert_and_log_sql`: the counters first, then a
+    plain INSERT): a station that is not open writes nothing at all (no row returned); a second
+    check-in of the same person fails the WHOLE statement on the unique index — its counters'
+    update undone with it, no event — and the fast path hands over; the first one wrote the
+    three rows."""
+    import asyncpg
+
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.flush()
+    epoch = await session.scalar(text("SELECT epoch FROM polling_context_epoch WHERE id = 1"))
+    statement, values = bordeaux_checkin_write(world, epoch=epoch)
+    assert "ON CONFLICT" not in statement.sql and "FOR NO KEY UPDATE" not in statement.sql
+    connection = await db.driver_connection(session)
+    closed = {**values, "p_states": [StationState.CLOSED.value]}
+    before = await count_writes()
+    assert await connection.fetchrow(statement.sql, *statement.arguments(closed)) is None
+    assert await count_writes() == before  # nothing at all, in no table
+
+    row = await connection.fetchrow(statement.sql, *statement.arguments(values))
+    assert row is not None and row["events"] == 1 and row["checkins_tablet"] == 1 and row["cash_cents"] == 200
+    db.note_write(session, "checkin")
+    db.note_audit_event(session)
+    recorded = await recorded_rows(session)
+    again = {**values, "p_recorded_at": db.utcnow()}
+    with pytest.raises(asyncpg.UniqueViolationError):
+        async with connection.transaction():  # a savepoint here; on the pool, the statement alone
+            await connection.fetchrow(statement.sql, *statement.arguments(again))
+    assert await recorded_rows(session) == recorded
+    counters = await session.scalar(
+        select(StationRound.checkins_tablet).where(StationRound.round_id == world.round_1.id, StationRound.station_id == world.bordeaux.id)
+        .execution_options(populate_existing=True)
+    )
+    assert counters == 1
 
 
 async def test_the_pooled_driver_connection_autocommits_and_goes_back(database, monkeypatch) -> None:  # noqa: ANN001
