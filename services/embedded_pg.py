@@ -50,6 +50,10 @@ def start(data_dir: Path, *, database: str = DATABASE_NAME, stop_at_exit: bool =
     if "1 row" not in exists:
         server.psql(f'CREATE DATABASE "{database}";')
     server.psql(ENSURE_APP_LOGIN)
+    # As docker-compose.yml: no DETAIL in the server's log, where a second check-in of the same
+    # person (a unique violation on (round, token)) would otherwise copy its participation token.
+    server.psql("ALTER SYSTEM SET log_error_verbosity = 'terse';")
+    server.psql("SELECT pg_reload_conf();")
     return f"postgresql://postgres@/{database}?host={quote(str(pgdata))}", server
 
 

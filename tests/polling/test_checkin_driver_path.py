@@ -223,6 +223,14 @@ async def test_the_fast_paths_write_is_all_or_nothing_on_its_own(session, world:
     assert counters == 1
 
 
+async def test_the_server_log_keeps_no_participation_token(session) -> None:  # noqa: ANN001
+    """A second check-in of the same person fails the fast path's write on the unique index
+    (round, token); PostgreSQL logs that error, and its DETAIL would copy the key — the
+    participation token — into the server's log. The embedded server (as docker-compose.yml's)
+    logs errors without their DETAIL."""
+    assert await session.scalar(text("SHOW log_error_verbosity")) == "terse"
+
+
 async def test_the_pooled_driver_connection_autocommits_and_goes_back(database, monkeypatch) -> None:  # noqa: ANN001
     pool = database.engine.sync_engine.pool
     await database.release_driver_connections()
