@@ -63,9 +63,15 @@ from voter_registry.reu import (
 from voter_registry.territory_cache import import_territory
 
 MAX_STORED_REJECTS = 10_000
-DEDUP_MAX = 1_500_000  # 64-bit identity hashes kept in memory (≈ 100 MB at most)
-HELD_MAX = 100_000  # complementary-list people held back until the end of a file (≈ 60 MB at most)
-DIRECT_MAX_BYTES = 350 * 1024 * 1024  # larger commune files go through the staging table
+# The bounds of one file's in-memory state, per import process: the peak memory of the whole
+# import (≤ 300 MB, command and workers summed) must hold whatever the largest commune. Paris is
+# ONE commune file of ≈ 1.35 M lines (273 MB): with the earlier bounds (1.5 M hashes, 100,000
+# held people, 350 MB files) its worker alone reached 216 MB and the import 334 MB. Files above
+# `DIRECT_MAX_BYTES` (≈ 230,000 lines of ≈ 208 bytes: a handful of cities) go through the
+# staging table from the start, whose memory does not grow with the file.
+DEDUP_MAX = 300_000  # 64-bit identity hashes kept in memory (≈ 20 MB at most)
+HELD_MAX = 20_000  # complementary-list people held back until the end of a file (≈ 12 MB at most)
+DIRECT_MAX_BYTES = 48 * 1024 * 1024  # larger commune files go through the staging table
 PROGRESS_EVERY = 5_000
 BLOCK_LINES = 256  # lines read, checked and decoded together (≈ 60 kB)
 HASH_CHUNK = 1 << 20
