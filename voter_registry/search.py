@@ -42,6 +42,9 @@ from voter_registry.territory_cache import territory
 
 MAX_CANDIDATES = 200
 DEFAULT_LIMIT = 20
+# Station staff search the whole country with a name of at least this many letters (after its
+# particles), unless they give the birth date or year or the commune.
+NATIONAL_MIN_LETTERS = 4
 
 
 class Level(StrEnum):
@@ -731,12 +734,21 @@ def prepare_search(query: VoterQuery, scope: SearchScope, world: Any) -> Prepare
             others = tuple(d for d in commune_departments if d != scope.department)
         else:
             others = tuple(code for code in sorted(world.departments) if code != scope.department)
-        if others and (plan.given_words or birth or communes or not scope.national_needs_detail):
-            levels.append((Level.NATIONAL, others))
-        elif others:
+        shortest = min(len(key.prefix) for key in keys)
+        if others and scope.national_needs_detail and not (plan.given_words or birth or communes):
             notes.append(
                 "Pour chercher dans toute la France, ajoutez un prénom, la date ou l'année de naissance, ou la commune."
             )
+        elif others and scope.national_needs_detail and not (birth or communes) and shortest < NATIONAL_MIN_LETTERS:
+            # « FOU » + « St » read every name in « fou… » of the country (tens of thousands of
+            # index entries, up to 150 ms of PostgreSQL on the 10 M bench): too vague to find one
+            # voter, and a country-wide browse by a station volunteer (data minimisation).
+            notes.append(
+                f"Pour chercher dans toute la France, tapez au moins {NATIONAL_MIN_LETTERS} lettres du nom, "
+                "ou ajoutez la date ou l'année de naissance, ou la commune."
+            )
+        elif others:
+            levels.append((Level.NATIONAL, others))
     return PreparedSearch(plan, _glued(query.name), scope, world, tuple(levels), tuple(notes))
 
 
