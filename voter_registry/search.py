@@ -233,7 +233,9 @@ def _upper_bound(prefix: str) -> str:
 @dataclass(frozen=True)
 class _Plan:
     keys: tuple[QueryKey, ...]
-    given_words: tuple[str, ...]
+    # Each typed given name with its alternatives: (« st », « saint ») for « St », which may be
+    # the start of « Stéphane » being typed or « Saint » abbreviated; (« jean »,) otherwise.
+    given_words: tuple[tuple[str, ...], ...]
     birth: tuple[int, int, int] | None
     communes: tuple[str, ...]
 
@@ -254,7 +256,7 @@ _COLUMNS = (
 @lru_cache(maxsize=2048)
 def _levels_sql(
     particles: tuple[bool, ...],
-    given_count: int,
+    given_count: tuple[int, ...],
     birth_parts: tuple[bool, bool, bool],
     communes: bool,
     levels: tuple[str, ...],
@@ -275,7 +277,7 @@ def _levels_sql(
 
 def _levels_ctes(
     particles: tuple[bool, ...],
-    given_count: int,
+    given_count: tuple[int, ...],
     birth_parts: tuple[bool, bool, bool],
     communes: bool,
     levels: tuple[str, ...],
@@ -313,7 +315,7 @@ def _positional(named: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _level_sql_named(
-    particles: tuple[bool, ...], given_count: int, birth_parts: tuple[bool, bool, bool], communes: bool, level: str
+    particles: tuple[bool, ...], given_count: tuple[int, ...], birth_parts: tuple[bool, bool, bool], communes: bool, level: str
 ) -> str:
     """The SQL of one level, with :named parameters.
 
@@ -326,7 +328,14 @@ def _level_sql_named(
     index even for a station's bureaux, and filtering in the table read ≈ 1,300 pages for a
     name prefix and a given name in a department of the 10 M-voter bench.
     """
-    filters = [f"t.given_key LIKE :given{index}" for index in range(given_count)]
+    # `given_count`: how many alternatives each typed given name has (see `_Plan.given_words`);
+    # a word with one alternative keeps the plain LIKE (the usual statement, unchanged).
+    filters = [
+        f"t.given_key LIKE :given{index}"
+        if alternatives == 1
+        else "(" + " OR ".join(f"t.given_key LIKE :given{index}_{alt}" for alt in range(alternatives)) + ")"
+        for index, alternatives in enumerate(given_count)
+    ]
     year, month, day = birth_parts
     if year:
         filters.append("t.birth_year = :year")
@@ -404,11 +413,11 @@ def _level_sql_named(
     """
 
 
-def _shape(plan: _Plan) -> tuple[tuple[bool, ...], int, tuple[bool, bool, bool], bool]:
+def _shape(plan: _Plan) -> tuple[tuple[bool, ...], tuple[int, ...], tuple[bool, bool, bool], bool]:
     birth = plan.birth or (0, 0, 0)
     return (
         tuple(key.particles_required for key in plan.keys),
-        len(plan.given_words),
+        tuple(len(alternatives) for alternatives in plan.given_words),
         (bool(plan.birth), bool(birth[1]), bool(birth[2])),
         bool(plan.communes),
     )
@@ -444,8 +453,12 @@ def _parameters_of(plan: _Plan, scope: SearchScope, election_id: int | None) -> 
     for index, key in enumerate(plan.keys):
         params[f"low{index}"] = key.prefix
         params[f"high{index}"] = _upper_bound(key.prefix)
-    for index, word in enumerate(plan.given_words):
-        params[f"given{index}"] = f"% {word}%"
+    for index, alternatives in enumerate(plan.given_words):
+        if len(alternatives) == 1:
+            params[f"given{index}"] = f"% {alternatives[0]}%"
+        else:
+            for alt, word in enumerate(alternatives):
+                params[f"given{index}_{alt}"] = f"% {word}%"
     if plan.birth:
         params["year"] = birth[0]
         if birth[1]:
@@ -501,12 +514,14 @@ def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None
     score += best_name
     if plan.given_words:
         given = row["given_key"].split()
-        for word in plan.given_words:
-            if word in given:
+        for typed, *expansions in plan.given_words:
+            if typed in given:
                 score += 10
-            elif any(g.startswith(word) for g in given):
+            elif any(g.startswith(word) for word in (typed, *expansions) for g in given):
+                # An abbreviation's expansion (« St » → « saint ») found, even whole, ranks as a
+                # prefix: the volunteer may as well have been typing « Stéphane ».
                 score += 6
-        if given and given[0].startswith(plan.given_words[0]):
+        if given and given[0].startswith(plan.given_words[0]):  # a tuple: any of the alternatives
             score += 3
     if birth:
         year, month, day = birth
@@ -858,7 +873,7 @@ def _entry_pieces(entry: str) -> tuple[str, str, str] | None:
 @lru_cache(maxsize=2048)
 def _logged_levels_sql(
     particles: tuple[bool, ...],
-    given_count: int,
+    given_count: tuple[int, ...],
     birth_parts: tuple[bool, bool, bool],
     communes: bool,
     levels: tuple[str, ...],

@@ -38,6 +38,8 @@ QUERIES = [
     "nom=dup&limite=1",
     "nom=martin&elargir=tout&departement=33",
     "nom=MARTIN&naissance=1950",
+    "nom=martin&prenoms=st",  # « st »: typed prefix OR « saint » (two LIKEs for one word)
+    "nom=dup&prenoms=jean sté",
 ]
 
 
