@@ -75,6 +75,14 @@ async def main_async(args: argparse.Namespace) -> dict:
     from voter_registry.territory_cache import territory
 
     previous = _module_at(args.against)
+    if "given_count: int," in subprocess.run(
+        ["git", "show", f"{args.against}:voter_registry/search.py"], cwd=ROOT, check=True, capture_output=True, text=True
+    ).stdout:
+        # A revision from before the given names' alternatives (« St » = « st… » OR « saint… »):
+        # its `given_query_words` (one word each, abbreviations expanded) with it.
+        from voter_registry.normalize import fold
+
+        previous.given_query_words = lambda value: tuple(dict.fromkeys(fold(value)))
     from services import embedded_pg
 
     url, server = embedded_pg.start(DATA, database="bench")
@@ -164,12 +172,14 @@ async def main_async(args: argparse.Namespace) -> dict:
 
         cpu: dict[str, dict[str, list[float]]] = {"before": {}, "after": {}}
         all_answers: list[dict[str, tuple]] = [{} for _query in queries]
+        spent_by: dict[str, dict[int, float]] = {"before": {}, "after": {}}
 
         def measured(side: str, index: int, answer_: tuple, spent: float) -> None:
             level = answer_[1][-1] if answer_[1] else "none"
             cpu[side].setdefault(level, []).append(spent)
             cpu[side].setdefault("all", []).append(spent)
             all_answers[index][side] = answer_
+            spent_by[side][index] = spent
 
         started = time.perf_counter()
         if args.without_indexes:
@@ -204,7 +214,26 @@ async def main_async(args: argparse.Namespace) -> dict:
                     measured(side, index, *await run(module, query, scope))
         same = truncated_elsewhere = 0
         mismatches = []
-        for (query, scope), answers in zip(queries, all_answers, strict=True):
+        # The queries whose given names hold an abbreviation (« St », « Sté »), which this tree
+        # reads both ways: how many reach another level, and what they cost on each side.
+        from voter_registry.normalize import given_query_words
+
+        abbreviated = {"n": 0, "other_level_reached": 0, "other_answer": 0, "found_before": 0, "found_after": 0}
+        abbreviated_cpu: dict[str, list[float]] = {"before": [], "after": []}
+        levels_reached: dict[str, dict[str, int]] = {"before": {}, "after": {}}
+        for index, ((query, scope), answers) in enumerate(zip(queries, all_answers, strict=True)):
+            if any(len(alternatives) > 1 for alternatives in given_query_words(query.given_names)):
+                abbreviated["n"] += 1
+                abbreviated["other_level_reached"] += answers["before"][1][-1:] != answers["after"][1][-1:]
+                abbreviated["other_answer"] += answers["before"] != answers["after"]
+                abbreviated["found_before"] += bool(answers["before"][0])
+                abbreviated["found_after"] += bool(answers["after"][0])
+                for side in ("before", "after"):
+                    abbreviated_cpu[side].append(spent_by[side][index])
+                    reached = answers[side][1][-1] if answers[side][1] else "none"
+                    levels_reached[side][reached] = levels_reached[side].get(reached, 0) + 1
+                if answers["before"] != answers["after"]:
+                    continue  # the intended change, counted above
             if answers["before"] == answers["after"]:
                 same += 1
             elif answers["before"][2] and answers["after"][2] and answers["before"][1:] == answers["after"][1:]:
@@ -222,6 +251,12 @@ async def main_async(args: argparse.Namespace) -> dict:
             "identical_answers": same,
             "both_truncated_other_candidates": truncated_elsewhere,
             "mismatches": mismatches,
+            "given_name_abbreviations": {
+                **abbreviated,
+                "levels_reached": levels_reached,
+                "db_cpu_ms_total": {side: round(sum(values), 3) for side, values in abbreviated_cpu.items()},
+                "db_cpu_ms_mean": {side: round(sum(values) / len(values), 3) if values else 0 for side, values in abbreviated_cpu.items()},
+            },
             "db_cpu_ms_per_statement": {
                 side: {
                     level: {

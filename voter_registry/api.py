@@ -53,7 +53,16 @@ from voter_registry.schemas import (
     VoterOut,
 )
 from voter_registry.models import RegistryState
-from voter_registry.search import SearchHit, SearchResults, VoterQuery, lookup_row, prepare_search, reached_of, run_search
+from voter_registry.search import (
+    SearchHit,
+    SearchResults,
+    VoterQuery,
+    lookup_row,
+    prepare_search,
+    reached_of,
+    run_logged_search,
+    run_search,
+)
 from voter_registry.service import StationArea
 from voter_registry.territory_cache import territory
 
@@ -487,25 +496,42 @@ async def _driver_search(request: Request, connection: asyncpg.Connection) -> Re
         scope = service.scope_of(principal, area, values["departement"])
         prepared = prepare_search(query, scope, world)
         registry_election = row["registry_election"]
-        results = await run_search(
-            connection,
-            prepared,
-            election=ElectionDates(row["e_id"], row["e_majority_date"], row["e_list_extraction_date"], row["e_supplementary_deadline"]),  # type: ignore[arg-type]
-            widen="all" if values["elargir"] == "tout" else "auto",
-            limit=values["limite"],
-            registry_election=registry_election,
-        )
-        event = lookup_row(
-            principal.actor,
-            election_id=registry_election,
-            scope=scope,
-            reached=reached_of(results, scope),
-            fields=query.fields(),
-            results=len(results.hits),
-            channel="api",
-        )
+        election = ElectionDates(row["e_id"], row["e_majority_date"], row["e_list_extraction_date"], row["e_supplementary_deadline"])
+        results = None
+        if values["elargir"] == "auto":
+            # The levels' read and the look-up's audit row in one statement (which also puts the
+            # plan mode back): two round trips per search instead of three.
+            results = await run_logged_search(
+                connection,
+                prepared,
+                principal.actor,
+                election=election,  # type: ignore[arg-type]
+                limit=values["limite"],
+                registry_election=registry_election,
+                fields=query.fields(),
+                channel="api",
+                restore_plan_mode=row["plan_mode_before"],
+            )
+        if results is None:
+            results = await run_search(
+                connection,
+                prepared,
+                election=election,  # type: ignore[arg-type]
+                widen="all" if values["elargir"] == "tout" else "auto",
+                limit=values["limite"],
+                registry_election=registry_election,
+            )
+            event = lookup_row(
+                principal.actor,
+                election_id=registry_election,
+                scope=scope,
+                reached=reached_of(results, scope),
+                fields=query.fields(),
+                results=len(results.hits),
+                channel="api",
+            )
+            await connection.execute(_LOG_LOOKUP, *event, row["plan_mode_before"])
         body = search_json(results)
-        await connection.execute(_LOG_LOOKUP, *event, row["plan_mode_before"])
     except Exception:
         with contextlib.suppress(Exception):
             await connection.execute(_RESET_PLAN_MODE, row["plan_mode_before"])

@@ -206,9 +206,22 @@ def given_names_key_of_words(value: str, words: list[str]) -> str:
     return " " + " ".join(words) + " "
 
 
-def given_query_words(value: str) -> tuple[str, ...]:
-    """The words of typed given names, each searched as a prefix of some given name."""
-    return tuple(dict.fromkeys(fold(value)))
+def given_query_words(value: str) -> tuple[tuple[str, ...], ...]:
+    """The words of typed given names, each searched as a prefix of some given name, with its
+    alternatives.
+
+    The stored key has the abbreviations expanded (« Ste-Marie » → ``sainte marie``), but a
+    volunteer typing « St » or « Sté » may be starting « Stéphane » or « Steven »: such a word
+    is searched as typed OR expanded, the typed form first.
+
+    >>> given_query_words("Sté Jean")
+    (('ste', 'sainte'), ('jean',))
+    >>> given_query_words("Saint")
+    (('saint',),)
+    """
+    raw = fold(value, abbreviations=False)
+    words = [(word,) if word not in _ABBREVIATIONS else (word, _ABBREVIATIONS[word]) for word in raw]
+    return tuple(dict.fromkeys(words))
 
 
 # --- The voter's stable identity ------------------------------------------------------------

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.db import driver_connection, note_audit_event, utcnow
 from services.elections.models import Election
 from services.errors import InvalidInput
-from services.events import AUDIT_COLUMNS, Actor, audit_row
+from services.events import AUDIT_COLUMNS, Actor, audit_row, canonical_json
 from voter_registry import events
 from voter_registry.eligibility import Eligibility, Person, Rules, Source, Status, evaluate
 from voter_registry.errors import QueryTooVague
@@ -42,6 +42,9 @@ from voter_registry.territory_cache import territory
 
 MAX_CANDIDATES = 200
 DEFAULT_LIMIT = 20
+# Station staff search the whole country with a name of at least this many letters (after its
+# particles), unless they give the birth date or year or the commune.
+NATIONAL_MIN_LETTERS = 4
 
 
 class Level(StrEnum):
@@ -230,7 +233,9 @@ def _upper_bound(prefix: str) -> str:
 @dataclass(frozen=True)
 class _Plan:
     keys: tuple[QueryKey, ...]
-    given_words: tuple[str, ...]
+    # Each typed given name with its alternatives: (« st », « saint ») for « St », which may be
+    # the start of « Stéphane » being typed or « Saint » abbreviated; (« jean »,) otherwise.
+    given_words: tuple[tuple[str, ...], ...]
     birth: tuple[int, int, int] | None
     communes: tuple[str, ...]
 
@@ -251,7 +256,7 @@ _COLUMNS = (
 @lru_cache(maxsize=2048)
 def _levels_sql(
     particles: tuple[bool, ...],
-    given_count: int,
+    given_count: tuple[int, ...],
     birth_parts: tuple[bool, bool, bool],
     communes: bool,
     levels: tuple[str, ...],
@@ -266,6 +271,19 @@ def _levels_sql(
     station's own bureaux for the area level, exactly what `run_search` counts — the gate is
     an uncorrelated NOT EXISTS, which PostgreSQL evaluates once before the level's scans
     (a one-time filter: a level not needed is never executed)."""
+    union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
+    return _positional(f"WITH {_levels_ctes(particles, given_count, birth_parts, communes, levels, gated)} {union}")
+
+
+def _levels_ctes(
+    particles: tuple[bool, ...],
+    given_count: tuple[int, ...],
+    birth_parts: tuple[bool, bool, bool],
+    communes: bool,
+    levels: tuple[str, ...],
+    gated: bool,
+) -> str:
+    """The levels' common table expressions `level0`, `level1`… (see `_levels_sql`), :named."""
     parts: list[str] = []
     for index, level in enumerate(levels):
         gates = []
@@ -281,8 +299,7 @@ def _levels_sql(
         body = _level_sql_named(particles, given_count, birth_parts, communes, level)
         where = f" WHERE {' AND '.join(gates)}" if gates else ""
         parts.append(f"level{index} AS MATERIALIZED (SELECT * FROM ({body}) AS level_rows{where})")
-    union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
-    return _positional(f"WITH {', '.join(parts)} {union}")
+    return ", ".join(parts)
 
 
 def _positional(named: str) -> tuple[str, tuple[str, ...]]:
@@ -298,7 +315,7 @@ def _positional(named: str) -> tuple[str, tuple[str, ...]]:
 
 
 def _level_sql_named(
-    particles: tuple[bool, ...], given_count: int, birth_parts: tuple[bool, bool, bool], communes: bool, level: str
+    particles: tuple[bool, ...], given_count: tuple[int, ...], birth_parts: tuple[bool, bool, bool], communes: bool, level: str
 ) -> str:
     """The SQL of one level, with :named parameters.
 
@@ -311,7 +328,14 @@ def _level_sql_named(
     index even for a station's bureaux, and filtering in the table read ≈ 1,300 pages for a
     name prefix and a given name in a department of the 10 M-voter bench.
     """
-    filters = [f"t.given_key LIKE :given{index}" for index in range(given_count)]
+    # `given_count`: how many alternatives each typed given name has (see `_Plan.given_words`);
+    # a word with one alternative keeps the plain LIKE (the usual statement, unchanged).
+    filters = [
+        f"t.given_key LIKE :given{index}"
+        if alternatives == 1
+        else "(" + " OR ".join(f"t.given_key LIKE :given{index}_{alt}" for alt in range(alternatives)) + ")"
+        for index, alternatives in enumerate(given_count)
+    ]
     year, month, day = birth_parts
     if year:
         filters.append("t.birth_year = :year")
@@ -389,11 +413,11 @@ def _level_sql_named(
     """
 
 
-def _shape(plan: _Plan) -> tuple[tuple[bool, ...], int, tuple[bool, bool, bool], bool]:
+def _shape(plan: _Plan) -> tuple[tuple[bool, ...], tuple[int, ...], tuple[bool, bool, bool], bool]:
     birth = plan.birth or (0, 0, 0)
     return (
         tuple(key.particles_required for key in plan.keys),
-        len(plan.given_words),
+        tuple(len(alternatives) for alternatives in plan.given_words),
         (bool(plan.birth), bool(birth[1]), bool(birth[2])),
         bool(plan.communes),
     )
@@ -404,6 +428,14 @@ def _levels_query(
 ) -> tuple[str, list[Any]]:
     """The SQL of every level (`_levels_sql`) and its positional arguments."""
     sql = _levels_sql(*_shape(plan), tuple(level.value for level, _departments in levels), gated)
+    params = _levels_parameters(plan, levels, scope, election_id)
+    return sql[0], [params[name] for name in sql[1]]
+
+
+def _levels_parameters(
+    plan: _Plan, levels: tuple[tuple[Level, tuple[str, ...]], ...], scope: SearchScope, election_id: int | None
+) -> dict[str, Any]:
+    """Every parameter of the levels' SQL, by name."""
     params = _parameters_of(plan, scope, election_id)
     for level, departments in levels:
         params.update(_level_parameters(level, scope, departments))
@@ -411,7 +443,7 @@ def _levels_query(
         pairs = sorted(set(scope.area))
         params["pair_communes"] = [commune for commune, _bureau in pairs]
         params["pair_bureaux"] = [bureau for _commune, bureau in pairs]
-    return sql[0], [params[name] for name in sql[1]]
+    return params
 
 
 def _parameters_of(plan: _Plan, scope: SearchScope, election_id: int | None) -> dict[str, Any]:
@@ -421,8 +453,12 @@ def _parameters_of(plan: _Plan, scope: SearchScope, election_id: int | None) -> 
     for index, key in enumerate(plan.keys):
         params[f"low{index}"] = key.prefix
         params[f"high{index}"] = _upper_bound(key.prefix)
-    for index, word in enumerate(plan.given_words):
-        params[f"given{index}"] = f"% {word}%"
+    for index, alternatives in enumerate(plan.given_words):
+        if len(alternatives) == 1:
+            params[f"given{index}"] = f"% {alternatives[0]}%"
+        else:
+            for alt, word in enumerate(alternatives):
+                params[f"given{index}_{alt}"] = f"% {word}%"
     if plan.birth:
         params["year"] = birth[0]
         if birth[1]:
@@ -478,12 +514,14 @@ def _score(row, plan: _Plan, typed_name: str, birth: tuple[int, int, int] | None
     score += best_name
     if plan.given_words:
         given = row["given_key"].split()
-        for word in plan.given_words:
-            if word in given:
+        for typed, *expansions in plan.given_words:
+            if typed in given:
                 score += 10
-            elif any(g.startswith(word) for g in given):
+            elif any(g.startswith(word) for word in (typed, *expansions) for g in given):
+                # An abbreviation's expansion (« St » → « saint ») found, even whole, ranks as a
+                # prefix: the volunteer may as well have been typing « Stéphane ».
                 score += 6
-        if given and given[0].startswith(plan.given_words[0]):
+        if given and given[0].startswith(plan.given_words[0]):  # a tuple: any of the alternatives
             score += 3
     if birth:
         year, month, day = birth
@@ -711,12 +749,21 @@ def prepare_search(query: VoterQuery, scope: SearchScope, world: Any) -> Prepare
             others = tuple(d for d in commune_departments if d != scope.department)
         else:
             others = tuple(code for code in sorted(world.departments) if code != scope.department)
-        if others and (plan.given_words or birth or communes or not scope.national_needs_detail):
-            levels.append((Level.NATIONAL, others))
-        elif others:
+        shortest = min(len(key.prefix) for key in keys)
+        if others and scope.national_needs_detail and not (plan.given_words or birth or communes):
             notes.append(
                 "Pour chercher dans toute la France, ajoutez un prénom, la date ou l'année de naissance, ou la commune."
             )
+        elif others and scope.national_needs_detail and not (birth or communes) and shortest < NATIONAL_MIN_LETTERS:
+            # « FOU » + « St » read every name in « fou… » of the country (tens of thousands of
+            # index entries, up to 150 ms of PostgreSQL on the 10 M bench): too vague to find one
+            # voter, and a country-wide browse by a station volunteer (data minimisation).
+            notes.append(
+                f"Pour chercher dans toute la France, tapez au moins {NATIONAL_MIN_LETTERS} lettres du nom, "
+                "ou ajoutez la date ou l'année de naissance, ou la commune."
+            )
+        elif others:
+            levels.append((Level.NATIONAL, others))
     return PreparedSearch(plan, _glued(query.name), scope, world, tuple(levels), tuple(notes))
 
 
@@ -730,11 +777,7 @@ async def run_search(
     registry_election: int | None,
 ) -> SearchResults:
     """The levels' reads and the ranking (no write: the caller logs the look-up)."""
-    plan, typed_name, scope, world = prepared.plan, prepared.typed_name, prepared.scope, prepared.world
-    birth = plan.birth
-    results = SearchResults(notes=list(prepared.notes))
-    seen: set[str] = set()
-    area_pairs = set(scope.area)
+    plan, scope = prepared.plan, prepared.scope
     # Every level in one statement; with « auto », a level is read only if the earlier ones
     # found nobody (the same rule as the `break` below, decided by PostgreSQL).
     by_level: list[list[Any]] = [[] for _level in prepared.levels]
@@ -742,6 +785,24 @@ async def run_search(
         sql, arguments = _levels_query(plan, prepared.levels, scope, registry_election, gated=widen == "auto")
         for row in await connection.fetch(sql, *arguments):
             by_level[row["level_index"]].append(row)
+    return _ranked(prepared, by_level, election=election, widen=widen, limit=limit, registry_election=registry_election)
+
+
+def _ranked(
+    prepared: PreparedSearch,
+    by_level: list[list[Any]],
+    *,
+    election: Election,
+    widen: str,
+    limit: int,
+    registry_election: int | None,
+) -> SearchResults:
+    """The hits of each level's rows, ranked, deduplicated and cut at `limit` (see `run_search`)."""
+    plan, typed_name, scope, world = prepared.plan, prepared.typed_name, prepared.scope, prepared.world
+    birth = plan.birth
+    results = SearchResults(notes=list(prepared.notes))
+    seen: set[str] = set()
+    area_pairs = set(scope.area)
     for (level, _departments), rows in zip(prepared.levels, by_level, strict=True):
         results.levels_searched.append(level)
         if len(rows) > MAX_CANDIDATES:
@@ -781,3 +842,123 @@ async def run_search(
         if results.hits and widen == "auto":
             break
     return results
+
+
+# --- The levels' read and the look-up's audit row in ONE statement (the driver fast path) --------
+#
+# With « auto » widening, what the look-up's event says of its outcome — the level reached and
+# how many people are shown — is decided by the rows the levels' statement reads: the first
+# level with someone (someone of the station's own bureaux for the area level, as the gates
+# and `_ranked` count) or else the last one, and the distinct people of that level up to the
+# limit. So PostgreSQL can write the event in the same statement as the read: the entry's text
+# is built in Python by `audit_row`, with two placeholders cut out, and the statement puts the
+# level's name and the count back in between (the row is byte for byte `record`'s:
+# tests/voter_registry/test_search_fast.py compares them). One round trip and one statement
+# start fewer per search; the read and its log stay one atomic statement.
+
+_REACHED_PLACEHOLDER = "@@reached:7c1e@@"
+_RESULTS_PLACEHOLDER = 7_391_827_364_519_283
+
+
+def _entry_pieces(entry: str) -> tuple[str, str, str] | None:
+    """The entry's text around the two placeholders (reached first, as the canonical JSON sorts
+    the keys), or None if the text does not cut cleanly (a placeholder typed by someone)."""
+    head, reached, rest = entry.partition(f'"{_REACHED_PLACEHOLDER}"')
+    middle, results, tail = rest.partition(str(_RESULTS_PLACEHOLDER))
+    if not reached or not results or _REACHED_PLACEHOLDER in tail or str(_RESULTS_PLACEHOLDER) in tail:
+        return None
+    return head, middle, tail
+
+
+@lru_cache(maxsize=2048)
+def _logged_levels_sql(
+    particles: tuple[bool, ...],
+    given_count: tuple[int, ...],
+    birth_parts: tuple[bool, bool, bool],
+    communes: bool,
+    levels: tuple[str, ...],
+    restore_plan_mode: bool,
+) -> tuple[str, tuple[str, ...]]:
+    """`_levels_sql` (gated) and the look-up's audit INSERT, in one statement.
+
+    `counted`: the distinct people of each level (for the area level, of the station's own
+    bureaux: what `_ranked` keeps); the level reached is the first with someone, else the last;
+    the entry is `:entry_head` + the level's JSON name + `:entry_middle` + min(count, limit) +
+    `:entry_tail`. `restore_plan_mode`: the INSERT also puts back the connection's plan mode
+    (`set_config`, as the fast path's separate INSERT did)."""
+    union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
+    own = (
+        " WHERE level_index <> 0 OR (commune_code, bureau_code) IN (SELECT * FROM unnest("
+        "CAST(:pair_communes AS varchar[]), CAST(:pair_bureaux AS varchar[])))"
+        if levels[0] == Level.AREA.value
+        else ""
+    )
+    restore = " WHERE set_config('plan_cache_mode', CAST(:plan_mode AS text), false) IS NOT NULL" if restore_plan_mode else ""
+    return _positional(
+        f"WITH {_levels_ctes(particles, given_count, birth_parts, communes, levels, True)}, "
+        f"found AS ({union}), "
+        "counted AS (SELECT level_index, count(DISTINCT (source = 'L', department_code, id)) AS people "
+        f"FROM found{own} GROUP BY level_index), "
+        "reached AS (SELECT coalesce((SELECT min(level_index) FROM counted WHERE people > 0), "
+        f"{len(levels) - 1}) AS level_index), "
+        f"logged AS (INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)}) "
+        "SELECT CAST(:at AS timestamptz), CAST(:kind AS text), CAST(:actor AS text), CAST(:actor_scope AS text), "
+        "CAST(CAST(:subjects AS text) AS jsonb), "
+        "CAST(:entry_head AS text) || (CAST(:level_names AS text[]))[reached.level_index + 1] || "
+        "CAST(:entry_middle AS text) || "
+        "CAST(least(coalesce((SELECT people FROM counted WHERE counted.level_index = reached.level_index), 0), "
+        f"CAST(:shown AS bigint)) AS text) || CAST(:entry_tail AS text) FROM reached{restore}) "
+        "SELECT * FROM found"
+    )
+
+
+async def run_logged_search(
+    connection: Any,  # a bare asyncpg connection, outside any transaction (autocommit)
+    prepared: PreparedSearch,
+    actor: Actor,
+    *,
+    election: Election,
+    limit: int,
+    registry_election: int | None,
+    fields: list[str],
+    channel: str,
+    restore_plan_mode: str | None = None,
+) -> SearchResults | None:
+    """`run_search` with « auto » widening and the look-up's audit row written by the same
+    statement (see above). None when this cannot apply (no level to search, or an entry that
+    does not cut cleanly): nothing was sent, the caller searches and logs the usual way."""
+    if not prepared.levels:
+        return None
+    scope = prepared.scope
+    at, kind, actor_id, actor_scope, subjects, entry = lookup_row(
+        actor,
+        election_id=registry_election,
+        scope=scope,
+        reached=_REACHED_PLACEHOLDER,
+        fields=fields,
+        results=_RESULTS_PLACEHOLDER,
+        channel=channel,
+    )
+    pieces = _entry_pieces(entry)
+    if pieces is None:
+        return None
+    level_names = tuple(level.value for level, _departments in prepared.levels)
+    sql, names = _logged_levels_sql(*_shape(prepared.plan), level_names, restore_plan_mode is not None)
+    params = _levels_parameters(prepared.plan, prepared.levels, scope, registry_election)
+    params.update(
+        at=at,
+        kind=kind,
+        actor=actor_id,
+        actor_scope=actor_scope,
+        subjects=subjects,
+        entry_head=pieces[0],
+        entry_middle=pieces[1],
+        entry_tail=pieces[2],
+        level_names=[canonical_json(name) for name in level_names],
+        shown=limit,
+        plan_mode=restore_plan_mode,
+    )
+    by_level: list[list[Any]] = [[] for _level in prepared.levels]
+    for row in await connection.fetch(sql, *[params[name] for name in names]):
+        by_level[row["level_index"]].append(row)
+    return _ranked(prepared, by_level, election=election, widen="auto", limit=limit, registry_election=registry_election)

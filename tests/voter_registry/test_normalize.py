@@ -107,14 +107,14 @@ def test_given_names_order_does_not_matter(words: list[str], rng) -> None:  # no
     stored = given_names_key(" ".join(words))
     shuffled = list(words)
     rng.shuffle(shuffled)
-    for word in given_query_words(" ".join(shuffled)):
-        assert f" {word}" in stored
+    for alternatives in given_query_words(" ".join(shuffled)):
+        assert any(f" {word}" in stored for word in alternatives)
 
 
 def test_hyphenated_given_names_are_found_glued_or_apart() -> None:
     stored = given_names_key("Jean-Pierre Marie")
     for typed in ("jean pierre", "pierre", "jeanpierre", "JEAN-PIERRE", "marie jean"):
-        assert all(f" {word}" in stored for word in given_query_words(typed)), typed
+        assert all(any(f" {word}" in stored for word in alternatives) for alternatives in given_query_words(typed)), typed
 
 
 @given(st.text(max_size=60))

@@ -132,6 +132,16 @@ async def test_widening_from_the_station_area(session, registry, election) -> No
     assert results.hits == [] and results.notes
     results = await search_voters(session, ACTOR, VoterQuery(name="le gall", given_names="yann"), STATION, election=election)
     assert [(h.voter.commune_code, h.level) for h in results.hits] == [("2A004", Level.NATIONAL)]
+    # A name of fewer than four letters and a given name is too vague for the whole country (the
+    # costliest look-ups, a country-wide browse): the station is told what to add, in French.
+    results = await search_voters(session, ACTOR, VoterQuery(name="le ga", given_names="yann"), STATION, election=election)
+    assert results.levels_searched == [Level.AREA, Level.DEPARTMENT] and results.hits == []
+    assert results.notes == ["Pour chercher dans toute la France, tapez au moins 4 lettres du nom, ou ajoutez la date ou l'année de naissance, ou la commune."]
+    for more in (VoterQuery(name="le gall", given_names="ya"), VoterQuery(name="le ga", given_names="yann", birth="1985")):
+        results = await search_voters(session, ACTOR, more, STATION, election=election)
+        assert [(h.voter.commune_code, h.level) for h in results.hits] == [("2A004", Level.NATIONAL)], more
+    # Commissions, organisers and the authority keep the country-wide search as it was.
+    assert names(await find(session, registry, name="le ga", given_names="yann", scope=NATIONAL)) == ["LE GALL"]
 
 
 async def test_a_station_of_two_communes_searches_its_own_polling_places_only(session, registry, election) -> None:

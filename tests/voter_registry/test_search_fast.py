@@ -38,6 +38,8 @@ QUERIES = [
     "nom=dup&limite=1",
     "nom=martin&elargir=tout&departement=33",
     "nom=MARTIN&naissance=1950",
+    "nom=martin&prenoms=st",  # « st »: typed prefix OR « saint » (two LIKEs for one word)
+    "nom=dup&prenoms=jean sté",
 ]
 
 
@@ -196,3 +198,54 @@ async def test_the_connection_keeps_its_plan_mode_after_a_search_or_a_refusal(
     for query, status in (("nom=martin", 200), ("nom=le gall&departement=2A", 403), ("nom=martin&naissance=hier", 422)):
         assert (await client.get(f"/api/v1/registry/search?{query}")).status_code == status
         assert await connection.fetchval("SELECT current_setting('plan_cache_mode')") == before
+
+
+LOGGED_QUERIES = [*QUERIES, "nom=zzzz", "nom=martin&limite=1", "nom=ma&limite=50", "q=le gall yann 1980", "nom=durand&commune=33063"]
+
+
+@pytest.mark.parametrize("role", [Role.ORGANISER, Role.COMMISSION, Role.TABLET])
+async def test_the_audit_row_written_with_the_read_is_the_routes(
+    client, users, session, loaded, station_areas, monkeypatch, role: Role  # noqa: ANN001, F811
+) -> None:
+    """The fast path writes the look-up's event in the levels' statement (`run_logged_search`:
+    the level reached and the count filled in by PostgreSQL): for every query, the row is the
+    one the regular route writes (`record`'s, see above) byte for byte, but for its time."""
+    import json
+
+    scope = {"department": "33"} if role == Role.COMMISSION else {"station": "100019"} if role == Role.TABLET else {}
+    await sign_in(client, users, session, role, **scope)
+    calls = _spy(monkeypatch)
+    columns = (AuditEvent.recorded_at, AuditEvent.kind, AuditEvent.actor, AuditEvent.actor_scope, AuditEvent.subjects, AuditEvent.entry)
+
+    async def logged(query: str) -> tuple[bytes, tuple]:  # noqa: ANN202
+        response = await client.get(f"/api/v1/registry/search?{query}")
+        assert response.status_code == 200, response.text
+        row = (await session.execute(select(*columns).where(AuditEvent.kind == events.RegistryLookup.kind).order_by(AuditEvent.id.desc()).limit(1))).one()
+        return response.content, tuple(row)
+
+    queries = [query for query in LOGGED_QUERIES if not (role == Role.COMMISSION and "departement" in query)]
+    fast = [await logged(query) for query in queries]
+    assert set(calls) == {"_driver_search"}
+
+    def hand_over(request):  # noqa: ANN001, ANN202
+        raise api.HandOver("test")
+
+    monkeypatch.setattr(api, "_parameters", hand_over)
+    calls.clear()
+    regular = [await logged(query) for query in queries]
+    assert set(calls) == {"search"}
+    reached = set()
+    for query, (fast_body, fast_row), (regular_body, regular_row) in zip(queries, fast, regular, strict=True):
+        assert fast_body == regular_body, query
+        fast_at = fast_row[0].isoformat(timespec="microseconds")
+        regular_at = regular_row[0].isoformat(timespec="microseconds")
+        assert fast_row[1:5] == regular_row[1:5], query
+        assert fast_row[5].replace(fast_at, regular_at).encode() == regular_row[5].encode(), query
+        entry = json.loads(fast_row[5])
+        answer = json.loads(fast_body)
+        assert entry["payload"]["results"] == len(answer["results"])
+        reached.add(entry["payload"]["reached"])
+        if answer["levels_searched"]:
+            assert entry["payload"]["reached"] == answer["levels_searched"][-1]
+    # A tablet's searches stop at its bureaux or widen (to the department, the country).
+    assert {"bureau", "departement"} <= reached if role == Role.TABLET else reached
