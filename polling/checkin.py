@@ -220,6 +220,87 @@ def _epoch_column(row: int = CONTEXT_EPOCH_ROW):  # noqa: ANN202 - a scalar subq
     return select(PollingContextEpoch.epoch).where(PollingContextEpoch.id == row).scalar_subquery()
 
 
+def _checkin_values() -> dict:
+    """The check-in row's columns, as bind parameters (both write statements)."""
+    return {
+        "department_code": bindparam("p_department_code", type_=String),
+        "round_id": bindparam("p_round_id", type_=Integer),
+        "token": bindparam("p_token", type_=LargeBinary),
+        "station_id": bindparam("p_station_id", type_=Integer),
+        "checked_in_at": bindparam("p_checked_in_at", type_=DateTime(timezone=True)),
+        "recorded_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
+        "contribution_cents": bindparam("p_contribution_cents", type_=Integer),
+        "payment": bindparam("p_payment", type_=String),
+        "channel": bindparam("p_channel", type_=String),
+        "display": bindparam("p_display", type_=LargeBinary),
+    }
+
+
+def _counters_update(paper: bool, condition):  # noqa: ANN001, ANN202 - a SQL condition; an UPDATE … RETURNING CTE
+    """The station's counters of the round, plus one check-in and its contribution, on the row
+    that is in one of the accepted states and meets `condition` (both write statements)."""
+    counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
+    return (
+        update(StationRound)
+        .where(
+            StationRound.round_id == bindparam("p_round_id", type_=Integer),
+            StationRound.station_id == bindparam("p_station_id", type_=Integer),
+            StationRound.state == any_(bindparam("p_states", type_=ARRAY(String))),
+            condition,
+        )
+        .values(
+            {
+                counter.key: counter + 1,
+                "contributions_cents": StationRound.contributions_cents + bindparam("p_contribution_cents", type_=Integer),
+                "cash_cents": StationRound.cash_cents + bindparam("p_cash_cents", type_=Integer),
+                "cheque_cents": StationRound.cheque_cents + bindparam("p_cheque_cents", type_=Integer),
+                "covered": StationRound.covered + bindparam("p_covered", type_=Integer),
+                "updated_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
+            }
+        )
+        .returning(
+            StationRound.checkins_tablet,
+            StationRound.checkins_paper,
+            StationRound.contributions_cents,
+            StationRound.cash_cents,
+            StationRound.cheque_cents,
+            StationRound.covered,
+        )
+        .cte("counted")
+    )
+
+
+_EVENT_TYPES = {
+    "recorded_at": DateTime(timezone=True), "kind": String, "actor": String, "actor_scope": String,
+    "subjects": JSONB, "entry": String,
+}
+
+
+def _event_insert(after):  # noqa: ANN001, ANN202 - a Select of the event's parameters; an INSERT … RETURNING CTE
+    """The audit event's INSERT (`services.events.audit_row`'s values as `e_*` parameters), its
+    row only if `after` — the event's values selected with the condition — yields one."""
+    return insert(AuditEvent).from_select(list(AUDIT_COLUMNS), after).returning(AuditEvent.id).cte("logged")
+
+
+def _event_values():  # noqa: ANN202 - a Select
+    return select(*(bindparam(f"e_{name}", type_=_EVENT_TYPES[name]) for name in AUDIT_COLUMNS))
+
+
+def _written(counted, logged, *ctes) -> DriverStatement:  # noqa: ANN001
+    """What both write statements answer: the station's counters after the check-in, and how
+    many events were written (1, or no row at all when nothing was)."""
+    statement = select(
+        counted.c.checkins_tablet,
+        counted.c.checkins_paper,
+        counted.c.contributions_cents,
+        counted.c.cash_cents,
+        counted.c.cheque_cents,
+        counted.c.covered,
+        select(func.count()).select_from(logged).scalar_subquery().label("events"),
+    ).add_cte(*ctes)
+    return driver_sql(statement)
+
+
 @cache
 def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
     """ONE statement, one round trip, all or nothing, complete on its own (it is also sent
@@ -252,18 +333,7 @@ def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
         .with_for_update(key_share=True)
         .cte("station_open")
     )
-    checkin_values = {
-        "department_code": bindparam("p_department_code", type_=String),
-        "round_id": bindparam("p_round_id", type_=Integer),
-        "token": bindparam("p_token", type_=LargeBinary),
-        "station_id": bindparam("p_station_id", type_=Integer),
-        "checked_in_at": bindparam("p_checked_in_at", type_=DateTime(timezone=True)),
-        "recorded_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
-        "contribution_cents": bindparam("p_contribution_cents", type_=Integer),
-        "payment": bindparam("p_payment", type_=String),
-        "channel": bindparam("p_channel", type_=String),
-        "display": bindparam("p_display", type_=LargeBinary),
-    }
+    checkin_values = _checkin_values()
     inserted = (
         insert(Checkin)
         .from_select(list(checkin_values), select(*checkin_values.values()).where(exists(select(station_open.c.station_id))))
@@ -271,60 +341,9 @@ def _insert_count_and_log_sql(paper: bool) -> DriverStatement:
         .returning(Checkin.id)
         .cte("inserted")
     )
-    counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
-    counted = (
-        update(StationRound)
-        .where(
-            StationRound.round_id == bindparam("p_round_id", type_=Integer),
-            StationRound.station_id == bindparam("p_station_id", type_=Integer),
-            StationRound.state == any_(bindparam("p_states", type_=ARRAY(String))),
-            exists(select(inserted.c.id)),
-        )
-        .values(
-            {
-                counter.key: counter + 1,
-                "contributions_cents": StationRound.contributions_cents + bindparam("p_contribution_cents", type_=Integer),
-                "cash_cents": StationRound.cash_cents + bindparam("p_cash_cents", type_=Integer),
-                "cheque_cents": StationRound.cheque_cents + bindparam("p_cheque_cents", type_=Integer),
-                "covered": StationRound.covered + bindparam("p_covered", type_=Integer),
-                "updated_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
-            }
-        )
-        .returning(
-            StationRound.checkins_tablet,
-            StationRound.checkins_paper,
-            StationRound.contributions_cents,
-            StationRound.cash_cents,
-            StationRound.cheque_cents,
-            StationRound.covered,
-        )
-        .cte("counted")
-    )
-    event_types = {
-        "recorded_at": DateTime(timezone=True), "kind": String, "actor": String, "actor_scope": String,
-        "subjects": JSONB, "entry": String,
-    }
-    logged = (
-        insert(AuditEvent)
-        .from_select(
-            list(AUDIT_COLUMNS),
-            select(*(bindparam(f"e_{name}", type_=event_types[name]) for name in AUDIT_COLUMNS)).where(
-                exists(select(counted.c.checkins_tablet))
-            ),
-        )
-        .returning(AuditEvent.id)
-        .cte("logged")
-    )
-    statement = select(
-        counted.c.checkins_tablet,
-        counted.c.checkins_paper,
-        counted.c.contributions_cents,
-        counted.c.cash_cents,
-        counted.c.cheque_cents,
-        counted.c.covered,
-        select(func.count()).select_from(logged).scalar_subquery().label("events"),
-    ).add_cte(station_open, inserted, counted, logged)
-    return driver_sql(statement)
+    counted = _counters_update(paper, exists(select(inserted.c.id)))
+    logged = _event_insert(_event_values().where(exists(select(counted.c.checkins_tablet))))
+    return _written(counted, logged, station_open, inserted, counted, logged)
 
 
 @cache
@@ -349,76 +368,16 @@ def _count_insert_and_log_sql(paper: bool) -> DriverStatement:
     insertion of ON CONFLICT (an arbiter index probe, a speculative lock, one more WAL record):
     the rare second attempt costs an error instead. Measured under 16 concurrent connections
     (read and write of a check-in, PostgreSQL CPU): 0.62–0.69 ms → 0.54–0.57 ms."""
-    counter = StationRound.checkins_paper if paper else StationRound.checkins_tablet
-    counted = (
-        update(StationRound)
-        .where(
-            StationRound.round_id == bindparam("p_round_id", type_=Integer),
-            StationRound.station_id == bindparam("p_station_id", type_=Integer),
-            StationRound.state == any_(bindparam("p_states", type_=ARRAY(String))),
-            bindparam("p_epoch", type_=BigInteger) == _epoch_column(),
-        )
-        .values(
-            {
-                counter.key: counter + 1,
-                "contributions_cents": StationRound.contributions_cents + bindparam("p_contribution_cents", type_=Integer),
-                "cash_cents": StationRound.cash_cents + bindparam("p_cash_cents", type_=Integer),
-                "cheque_cents": StationRound.cheque_cents + bindparam("p_cheque_cents", type_=Integer),
-                "covered": StationRound.covered + bindparam("p_covered", type_=Integer),
-                "updated_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
-            }
-        )
-        .returning(
-            StationRound.checkins_tablet,
-            StationRound.checkins_paper,
-            StationRound.contributions_cents,
-            StationRound.cash_cents,
-            StationRound.cheque_cents,
-            StationRound.covered,
-        )
-        .cte("counted")
-    )
-    checkin_values = {
-        "department_code": bindparam("p_department_code", type_=String),
-        "round_id": bindparam("p_round_id", type_=Integer),
-        "token": bindparam("p_token", type_=LargeBinary),
-        "station_id": bindparam("p_station_id", type_=Integer),
-        "checked_in_at": bindparam("p_checked_in_at", type_=DateTime(timezone=True)),
-        "recorded_at": bindparam("p_recorded_at", type_=DateTime(timezone=True)),
-        "contribution_cents": bindparam("p_contribution_cents", type_=Integer),
-        "payment": bindparam("p_payment", type_=String),
-        "channel": bindparam("p_channel", type_=String),
-        "display": bindparam("p_display", type_=LargeBinary),
-    }
+    counted = _counters_update(paper, bindparam("p_epoch", type_=BigInteger) == _epoch_column())
+    checkin_values = _checkin_values()
     inserted = (
         insert(Checkin)
         .from_select(list(checkin_values), select(*checkin_values.values()).select_from(counted))  # one row per row counted: 0 or 1
         .returning(Checkin.id)
         .cte("inserted")
     )
-    event_types = {
-        "recorded_at": DateTime(timezone=True), "kind": String, "actor": String, "actor_scope": String,
-        "subjects": JSONB, "entry": String,
-    }
-    logged = (
-        insert(AuditEvent)
-        .from_select(
-            list(AUDIT_COLUMNS),
-            select(*(bindparam(f"e_{name}", type_=event_types[name]) for name in AUDIT_COLUMNS)).select_from(inserted),
-        )
-        .returning(AuditEvent.id)
-        .cte("logged")
-    )
-    statement = select(
-        counted.c.checkins_tablet,
-        counted.c.checkins_paper,
-        counted.c.contributions_cents,
-        counted.c.cash_cents,
-        counted.c.cheque_cents,
-        counted.c.covered,
-        select(func.count()).select_from(logged).scalar_subquery().label("events"),
-    ).add_cte(counted, inserted, logged)
-    return driver_sql(statement)
+    logged = _event_insert(_event_values().select_from(inserted))
+    return _written(counted, logged, counted, inserted, logged)
 
 
 async def _context(session: AsyncSession, station: Station, round_: Round) -> _Context | None:
