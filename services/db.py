@@ -324,8 +324,8 @@ _RESET_PLAN_MODE = "RESET plan_cache_mode"
 async def _back_to_pool(fairy: Any) -> None:
     """A driver connection back to SQLAlchemy's pool, its plan mode reset first (if that fails,
     the connection is not to be reused: invalidated)."""
-    if fairy.driver_connection.is_closed():
-        await greenlet_spawn(fairy.close)  # as before: the pool reconnects it
+    if fairy.driver_connection is None or fairy.driver_connection.is_closed():
+        await greenlet_spawn(fairy.close)  # invalidated or closed, as before: the pool reconnects it
         return
     try:
         await fairy.driver_connection.execute(_RESET_PLAN_MODE)
