@@ -127,7 +127,7 @@ class Database:
         idle = self._driver_idle.get(asyncio.get_running_loop(), [])
         while idle:
             fairy, _since = idle.pop()
-            await greenlet_spawn(fairy.close)
+            await _back_to_pool(fairy)
 
     async def dispose(self) -> None:
         await self.release_driver_connections()
@@ -282,6 +282,11 @@ class pooled_driver_connection:  # noqa: N801 - used as a function: `async with 
                 await greenlet_spawn(fairy.close)  # the pool recycles or reconnects it
             self._fairy = await greenlet_spawn(self._database.engine.sync_engine.raw_connection)
             self._since = time.monotonic()
+            try:
+                await self._fairy.driver_connection.execute(_FORCE_GENERIC_PLANS)
+            except BaseException:
+                await greenlet_spawn(self._fairy.close)
+                raise
         except BaseException:
             self._slots.release()
             raise
@@ -303,9 +308,31 @@ class pooled_driver_connection:  # noqa: N801 - used as a function: `async with 
                 self._database.driver_idle().append((fairy, self._since))
                 return
             # Back to the pool; its reset (a rollback) sends nothing: no transaction was opened.
-            await greenlet_spawn(fairy.close)
+            await _back_to_pool(fairy)
         finally:
             self._slots.release()
+
+
+# The hot paths' statements run on their generic plans (the search's levels: planning them
+# cost more CPU than running them; the check-in's: look-ups by primary or unique key, the same
+# plan either way). Set once when a connection is taken from SQLAlchemy's pool for the hot
+# paths, reset when it goes back (its other users keep PostgreSQL's default).
+_FORCE_GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan"
+_RESET_PLAN_MODE = "RESET plan_cache_mode"
+
+
+async def _back_to_pool(fairy: Any) -> None:
+    """A driver connection back to SQLAlchemy's pool, its plan mode reset first (if that fails,
+    the connection is not to be reused: invalidated)."""
+    if fairy.driver_connection is None or fairy.driver_connection.is_closed():
+        await greenlet_spawn(fairy.close)  # invalidated or closed, as before: the pool reconnects it
+        return
+    try:
+        await fairy.driver_connection.execute(_RESET_PLAN_MODE)
+    except Exception as exc:  # noqa: BLE001 - a connection that cannot be reset is dropped
+        fairy.invalidate(exc)
+        return
+    await greenlet_spawn(fairy.close)
 
 
 DRIVER_IDLE_SECONDS = 60.0

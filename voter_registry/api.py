@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from typing import Annotated, Any, Literal
 
@@ -21,7 +22,7 @@ from services.auth.dependencies import Access
 from services.auth.models import Account, ApiToken
 from services.auth.principal import Principal
 from services.auth.roles import STATION_ROLES, Role
-from services.db import DbSession, driver_connection
+from services.db import DbSession, driver_connection, utcnow
 from services.elections import service as elections
 from services.elections.models import Election
 from services.errors import InvalidInput, NotFound
@@ -54,6 +55,7 @@ from voter_registry.schemas import (
 )
 from voter_registry.models import RegistryState
 from voter_registry.search import (
+    STALE_CONTEXT,
     SearchHit,
     SearchResults,
     VoterQuery,
@@ -406,7 +408,29 @@ def _election_join(slug: bool, parameter: int) -> str:
 @lru_cache(maxsize=8)
 def _context_sql(principal_kind: int, slug: bool, area_sql: str | None) -> str:
     """The context read of `_driver_search` ($1: the session's or token's SHA-256; $2: the
-    configured election's slug, when there is one). At most one row (tokens are unique)."""
+    configured election's slug, when there is one). At most one row (tokens are unique).
+    `fingerprint`: the md5 of the whole context row, what the cached path re-checks."""
+    return (
+        "SELECT context.*, md5(CAST(context AS text)) AS fingerprint, "
+        "current_setting('plan_cache_mode') AS plan_mode_before, "
+        "set_config('plan_cache_mode', 'force_generic_plan', false) AS plan_mode "
+        f"FROM ({_context_core_sql(principal_kind, slug, area_sql)}) AS context"
+    )
+
+
+@lru_cache(maxsize=8)
+def _context_guard_sql(principal_kind: int, slug: bool, area_sql: str | None) -> str:
+    """The cached context re-checked inside the levels' statement (:named, a condition): the
+    same row read again in the same snapshot has the fingerprint the cache was filled with —
+    no revocation, sign-out, deactivation, tablet revoked, role, station, area, election or
+    registry election changed since."""
+    core = re.sub(r"\$(\d+)", r":context_p\1", _context_core_sql(principal_kind, slug, area_sql))
+    return f"EXISTS (SELECT 1 FROM ({core}) AS context WHERE md5(CAST(context AS text)) = CAST(:context_fingerprint AS text))"
+
+
+@lru_cache(maxsize=8)
+def _context_core_sql(principal_kind: int, slug: bool, area_sql: str | None) -> str:
+    """The columns of the context read (see `_context_sql`)."""
     if principal_kind == _SESSION_PRINCIPAL:
         # `services.auth.service`'s own statement: the columns `principal_from_session_row` reads.
         who = f"({auth_service._session_sql()}) AS who"  # noqa: SLF001
@@ -429,9 +453,7 @@ def _context_sql(principal_kind: int, slug: bool, area_sql: str | None) -> str:
     )
     return (
         f"SELECT {columns}, e.*, {area} AS area, "
-        f"(SELECT election_id FROM {RegistryState.__tablename__} WHERE id = 1) AS registry_election, "
-        "current_setting('plan_cache_mode') AS plan_mode_before, "
-        "set_config('plan_cache_mode', 'force_generic_plan', false) AS plan_mode "
+        f"(SELECT election_id FROM {RegistryState.__tablename__} WHERE id = 1) AS registry_election "
         f"FROM {who} {_election_join(slug, 2)}"
     )
 
@@ -450,6 +472,71 @@ def _token_principal(row) -> Principal | None:  # noqa: ANN001 - a record of `_c
     if row is None or row["revoked_at"] is not None or not row["active"]:
         return None
     return auth_service.principal_of_account_row(row, via="token", session_token=None)
+
+
+@dataclass(frozen=True, slots=True)
+class _CachedSearcher:
+    """What `_driver_search`'s context read gave for a session or token, as of `fingerprint`
+    (re-checked by the levels' statement itself: `_context_guard_sql`)."""
+
+    fingerprint: str
+    principal: Principal
+    area: StationArea | None
+    election: ElectionDates
+    registry_election: int | None
+    expires_at: datetime | None  # a session's (checked at every use); None: a token
+
+
+# Per process, by (kind, SHA-256 of the session cookie or token): at most one entry per
+# signed-in searcher of the country.
+_SEARCHERS: dict[tuple[int, str], _CachedSearcher] = {}
+_SEARCHERS_MAX = 50_000
+
+
+def forget_cached_searchers() -> None:
+    _SEARCHERS.clear()
+
+
+async def _cached_search(
+    request: Request, connection: asyncpg.Connection, values: dict[str, Any], query: VoterQuery, world: Any,
+    kind: int, secret_hash: str, slug: str | None, area_sql: str | None,
+) -> Response | None:
+    """The search in ONE statement from the cached context: the route's access rule (CSRF
+    included) applied to the cached principal, then the levels, the audit row and the context's
+    re-check together. None: not cached, expired, not applicable, or the context changed (the
+    statement wrote nothing; the entry is dropped): the caller reads the context again."""
+    key = (kind, secret_hash)
+    cached = _SEARCHERS.get(key)
+    if cached is None:
+        return None
+    if cached.expires_at is not None and cached.expires_at <= utcnow():
+        _SEARCHERS.pop(key, None)
+        return None
+    principal = await _SEARCHER_RULE.authorize(request, cached.principal)
+    if principal is None:
+        raise HandOver("refused")
+    scope = service.scope_of(principal, cached.area, values["departement"])
+    prepared = prepare_search(query, scope, world)
+    guard_parameters = {"context_p1": secret_hash, "context_fingerprint": cached.fingerprint}
+    if slug:
+        guard_parameters["context_p2"] = slug
+    results = await run_logged_search(
+        connection,
+        prepared,
+        principal.actor,
+        election=cached.election,  # type: ignore[arg-type]
+        limit=values["limite"],
+        registry_election=cached.registry_election,
+        fields=query.fields(),
+        channel="api",
+        guard=(_context_guard_sql(kind, bool(slug), area_sql), guard_parameters),
+    )
+    if results is STALE_CONTEXT:
+        _SEARCHERS.pop(key, None)
+        return None
+    if results is None:
+        return None
+    return Response(search_json(results), media_type="application/json")  # type: ignore[arg-type]
 
 
 async def _driver_search(request: Request, connection: asyncpg.Connection) -> Response:
@@ -476,15 +563,20 @@ async def _driver_search(request: Request, connection: asyncpg.Connection) -> Re
     else:
         raise HandOver("anonymous")
     area_sql = service.station_area_sql()
-    arguments = (sha256_hex(secret), slug) if slug else (sha256_hex(secret),)
+    secret_hash = sha256_hex(secret)
+    if values["elargir"] == "auto":
+        answer = await _cached_search(request, connection, values, query, world, kind, secret_hash, slug, area_sql)
+        if answer is not None:
+            return answer
+    arguments = (secret_hash, slug) if slug else (secret_hash,)
     row = await connection.fetchrow(_context_sql(kind, bool(slug), area_sql), *arguments)
     if row is None:
         raise HandOver("unknown")
     try:
-        principal = (
+        signed_in = (
             auth_service.principal_from_session_row(row, secret) if kind == _SESSION_PRINCIPAL else _token_principal(row)
         )
-        principal = await _SEARCHER_RULE.authorize(request, principal)
+        principal = await _SEARCHER_RULE.authorize(request, signed_in)
         if principal is None or row["e_id"] is None:
             raise HandOver("no_election")
         area = None
@@ -497,6 +589,12 @@ async def _driver_search(request: Request, connection: asyncpg.Connection) -> Re
         prepared = prepare_search(query, scope, world)
         registry_election = row["registry_election"]
         election = ElectionDates(row["e_id"], row["e_majority_date"], row["e_list_extraction_date"], row["e_supplementary_deadline"])
+        if len(_SEARCHERS) >= _SEARCHERS_MAX:
+            _SEARCHERS.clear()
+        _SEARCHERS[(kind, secret_hash)] = _CachedSearcher(
+            row["fingerprint"], signed_in, area, election, registry_election,
+            row["expires_at"] if kind == _SESSION_PRINCIPAL else None,
+        )
         results = None
         if values["elargir"] == "auto":
             # The levels' read and the look-up's audit row in one statement (which also puts the

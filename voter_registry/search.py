@@ -878,6 +878,7 @@ def _logged_levels_sql(
     communes: bool,
     levels: tuple[str, ...],
     restore_plan_mode: bool,
+    guard_sql: str | None = None,
 ) -> tuple[str, tuple[str, ...]]:
     """`_levels_sql` (gated) and the look-up's audit INSERT, in one statement.
 
@@ -885,7 +886,14 @@ def _logged_levels_sql(
     bureaux: what `_ranked` keeps); the level reached is the first with someone, else the last;
     the entry is `:entry_head` + the level's JSON name + `:entry_middle` + min(count, limit) +
     `:entry_tail`. `restore_plan_mode`: the INSERT also puts back the connection's plan mode
-    (`set_config`, as the fast path's separate INSERT did)."""
+    (`set_config`, as the fast path's separate INSERT did).
+
+    `guard_sql` (:named, a condition): the caller's context as cached, re-checked in the same
+    snapshot (`api._driver_search`: the session or token, its account, tablet, station area,
+    election and registry election, compared with their fingerprint). When it is false the
+    INSERT writes nothing and the statement answers ONE row whose `context_ok` is false and
+    every other column NULL; otherwise every row has `context_ok` true (one row of NULLs when
+    nobody was found)."""
     union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
     own = (
         " WHERE level_index <> 0 OR (commune_code, bureau_code) IN (SELECT * FROM unnest("
@@ -894,8 +902,14 @@ def _logged_levels_sql(
         else ""
     )
     restore = " WHERE set_config('plan_cache_mode', CAST(:plan_mode AS text), false) IS NOT NULL" if restore_plan_mode else ""
+    if guard_sql is None:
+        guarded, final, valid = "", "SELECT * FROM found", ""
+    else:
+        valid = f"valid AS (SELECT ({guard_sql}) AS context_ok), "
+        guarded = (" AND" if restore else " WHERE") + " (SELECT context_ok FROM valid)"
+        final = "SELECT valid.context_ok, found.* FROM valid LEFT JOIN found ON valid.context_ok"
     return _positional(
-        f"WITH {_levels_ctes(particles, given_count, birth_parts, communes, levels, True)}, "
+        f"WITH {valid}{_levels_ctes(particles, given_count, birth_parts, communes, levels, True)}, "
         f"found AS ({union}), "
         "counted AS (SELECT level_index, count(DISTINCT (source = 'L', department_code, id)) AS people "
         f"FROM found{own} GROUP BY level_index), "
@@ -907,9 +921,13 @@ def _logged_levels_sql(
         "CAST(:entry_head AS text) || (CAST(:level_names AS text[]))[reached.level_index + 1] || "
         "CAST(:entry_middle AS text) || "
         "CAST(least(coalesce((SELECT people FROM counted WHERE counted.level_index = reached.level_index), 0), "
-        f"CAST(:shown AS bigint)) AS text) || CAST(:entry_tail AS text) FROM reached{restore}) "
-        "SELECT * FROM found"
+        f"CAST(:shown AS bigint)) AS text) || CAST(:entry_tail AS text) FROM reached{restore}{guarded}) "
+        f"{final}"
     )
+
+
+# `run_logged_search`'s answer when its guard failed: nothing was written.
+STALE_CONTEXT = object()
 
 
 async def run_logged_search(
@@ -923,10 +941,13 @@ async def run_logged_search(
     fields: list[str],
     channel: str,
     restore_plan_mode: str | None = None,
-) -> SearchResults | None:
+    guard: tuple[str, dict[str, Any]] | None = None,
+) -> SearchResults | None | object:
     """`run_search` with « auto » widening and the look-up's audit row written by the same
     statement (see above). None when this cannot apply (no level to search, or an entry that
-    does not cut cleanly): nothing was sent, the caller searches and logs the usual way."""
+    does not cut cleanly): nothing was sent, the caller searches and logs the usual way.
+    `guard`: a condition (:named SQL) and its parameters, checked in the statement; when it is
+    false nothing was written and `STALE_CONTEXT` is returned."""
     if not prepared.levels:
         return None
     scope = prepared.scope
@@ -943,7 +964,9 @@ async def run_logged_search(
     if pieces is None:
         return None
     level_names = tuple(level.value for level, _departments in prepared.levels)
-    sql, names = _logged_levels_sql(*_shape(prepared.plan), level_names, restore_plan_mode is not None)
+    sql, names = _logged_levels_sql(
+        *_shape(prepared.plan), level_names, restore_plan_mode is not None, guard[0] if guard is not None else None
+    )
     params = _levels_parameters(prepared.plan, prepared.levels, scope, registry_election)
     params.update(
         at=at,
@@ -958,7 +981,14 @@ async def run_logged_search(
         shown=limit,
         plan_mode=restore_plan_mode,
     )
+    if guard is not None:
+        params.update(guard[1])
     by_level: list[list[Any]] = [[] for _level in prepared.levels]
-    for row in await connection.fetch(sql, *[params[name] for name in names]):
+    rows = await connection.fetch(sql, *[params[name] for name in names])
+    if guard is not None:
+        if not rows or not rows[0]["context_ok"]:
+            return STALE_CONTEXT
+        rows = [row for row in rows if row["level_index"] is not None]
+    for row in rows:
         by_level[row["level_index"]].append(row)
     return _ranked(prepared, by_level, election=election, widen="auto", limit=limit, registry_election=registry_election)
