@@ -257,6 +257,24 @@ async def voter_refs(client, *names: str) -> list[str]:  # noqa: ANN001
     return [(await client.get("/api/v1/registry/search", params={"nom": name})).json()["results"][0]["ref"] for name in names]
 
 
+async def first_tablet_checkin(client, users, session: AsyncSession, world: World):  # noqa: ANN001, ANN201
+    """A tablet of the open Bordeaux station checks Dupont in (through the API, with the
+    process's caches emptied first, so the check-in fills them); returns the tablet's principal
+    and the reference of Lefèvre, not yet checked in."""
+    from services.auth.roles import Role
+    from voter_registry.territory_cache import territory
+
+    principal = await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
+    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
+    await session.commit()
+    dupont, lefevre = await voter_refs(client, "dupont", "lefevre")
+    await territory(session)
+    checkin.forget_cached_contexts()
+    body = {"ref": dupont, "contribution_cents": 200, "payment": "cash", "charter_signed": True}
+    assert (await client.post("/api/v1/polling/checkins", json=body)).status_code == 201
+    return principal, lefevre
+
+
 def bordeaux_checkin_write(world: World, *, epoch: int | None):  # noqa: ANN201 - the statement and its values
     """The check-in's one write statement, bound as the hot path binds it for a tablet check-in
     at Bordeaux in round 1 (cash, 2 €), with its audit row; `epoch` None is the regular route's

@@ -10,12 +10,10 @@ from sqlalchemy import func, select, text
 from polling import checkin, service
 from polling.models import CONTEXT_TABLES, Checkin
 from services import db
-from services.auth.roles import Role
 from services.elections import service as elections
 from services.elections.models import Phase
 from services.events import AuditEvent
-from tests.polling.conftest import ORGANISER, World, bordeaux_checkin_write, voter_refs
-from voter_registry.territory_cache import territory
+from tests.polling.conftest import ORGANISER, World, bordeaux_checkin_write, first_tablet_checkin
 
 BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
 
@@ -43,13 +41,7 @@ async def test_every_table_of_the_context_changes_the_epoch_never_to_a_value_see
 async def test_a_cached_context_is_not_used_once_polls_closed(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
     """The station stays open in the round (its row, checked by the write, would let a check-in
     through): only the round's phase, in the cached context, says the polls are closed."""
-    await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
-    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
-    await session.commit()
-    dupont, lefevre = await voter_refs(client, "dupont", "lefevre")
-    await territory(session)
-    checkin.forget_cached_contexts()
-    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
+    _, lefevre = await first_tablet_checkin(client, users, session, world)
     assert world.bordeaux.code in checkin._CONTEXTS  # noqa: SLF001 - the cache was filled
     await session.refresh(world.round_1)
     await elections.change_phase(session, ORGANISER, world.round_1, Phase.POLLS_CLOSED)

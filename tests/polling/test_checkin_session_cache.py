@@ -11,36 +11,21 @@ from datetime import timedelta
 
 from sqlalchemy import func, select, text
 
-from polling import checkin, service
+from polling import checkin
 from polling.models import SESSION_TABLES, Checkin
 from services import db
 from services.auth import service as auth_service
 from services.auth.models import Tablet
-from services.auth.roles import Role
 from services.events import AuditEvent
 from services.web import SESSION_COOKIE
-from tests.polling.conftest import ORGANISER, World, voter_refs
+from tests.polling.conftest import ORGANISER, World, first_tablet_checkin
 from tests.statements import counted_statements
-from voter_registry.territory_cache import territory
 
 BODY = {"contribution_cents": 200, "payment": "cash", "charter_signed": True}
 
 
 async def _epoch(session, row: int) -> int:  # noqa: ANN001
     return await session.scalar(text("SELECT epoch FROM polling_context_epoch WHERE id = :row"), {"row": row})
-
-
-async def _first_checkin(client, users, session, world: World):  # noqa: ANN001, ANN202
-    """A tablet of the open Bordeaux station checks Dupont in, which fills the session cache;
-    returns the tablet's principal and the reference of Lefèvre, not yet checked in."""
-    principal = await users.as_role(client, Role.TABLET, station=world.bordeaux.code)
-    await service.open_station(session, ORGANISER, world.bordeaux, world.round_1)
-    await session.commit()
-    dupont, lefevre = await voter_refs(client, "dupont", "lefevre")
-    await territory(session)
-    checkin.forget_cached_contexts()
-    assert (await client.post("/api/v1/polling/checkins", json={"ref": dupont, **BODY})).status_code == 201
-    return principal, lefevre
 
 
 async def test_every_session_table_changes_the_session_epoch_and_only_it(session, world: World) -> None:  # noqa: ANN001
@@ -57,7 +42,7 @@ async def test_every_session_table_changes_the_session_epoch_and_only_it(session
 
 
 async def test_a_cached_session_is_not_used_once_its_tablet_is_revoked(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
-    principal, lefevre = await _first_checkin(client, users, session, world)
+    principal, lefevre = await first_tablet_checkin(client, users, session, world)
     assert client.cookies.get(SESSION_COOKIE) in checkin._SESSIONS  # noqa: SLF001 - the cache was filled
     tablet = await session.get(Tablet, principal.tablet_id)
     await auth_service.revoke_tablet(session, ORGANISER, tablet)
@@ -73,7 +58,7 @@ async def test_a_cached_session_is_not_used_once_its_tablet_is_revoked(client, u
 
 
 async def test_a_signed_out_session_is_refused_at_once(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
-    _, lefevre = await _first_checkin(client, users, session, world)
+    _, lefevre = await first_tablet_checkin(client, users, session, world)
     await session.execute(text("UPDATE web_session SET revoked_at = now()"))  # as a sign-out does, for every session
     await session.commit()
     before = await count_writes()
@@ -83,7 +68,7 @@ async def test_a_signed_out_session_is_refused_at_once(client, users, session, w
 
 
 async def test_an_expired_cached_session_is_read_again(client, users, session, world: World) -> None:  # noqa: ANN001
-    _, lefevre = await _first_checkin(client, users, session, world)
+    _, lefevre = await first_tablet_checkin(client, users, session, world)
     token = client.cookies.get(SESSION_COOKIE)
     cached = checkin._SESSIONS[token]  # noqa: SLF001
     checkin._SESSIONS[token] = dataclasses.replace(cached, expires_at=db.utcnow() - timedelta(seconds=1))  # noqa: SLF001
@@ -95,7 +80,7 @@ async def test_an_expired_cached_session_is_read_again(client, users, session, w
 
 
 async def test_the_csrf_rule_is_applied_to_a_cached_session(client, users, session, world: World, count_writes) -> None:  # noqa: ANN001
-    _, lefevre = await _first_checkin(client, users, session, world)
+    _, lefevre = await first_tablet_checkin(client, users, session, world)
     assert client.cookies.get(SESSION_COOKIE) in checkin._SESSIONS  # noqa: SLF001
     before = await count_writes()
     refused = await client.post("/api/v1/polling/checkins", json={"ref": lefevre, **BODY}, headers={"x-csrf-token": "faux"})
