@@ -366,7 +366,15 @@ def serve(
 
 
 def main() -> None:
+    from pydantic import ValidationError
+
     try:
         app()
     except KeyboardInterrupt:
         sys.exit(130)
+    except ValidationError as invalid:
+        # The settings read from the environment (PRIMAIRES_*, DATABASE_URL) are refused: their
+        # own French messages, without a traceback, for the organiser who runs the command.
+        reasons = "; ".join(str(error["msg"]).removeprefix("Value error, ") for error in invalid.errors())
+        console.print(f"[bold red]Erreur de configuration :[/] {reasons}")
+        sys.exit(1)

@@ -8,6 +8,7 @@ import time.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -76,3 +77,20 @@ def test_the_import_does_not_load_the_web_application() -> None:
     completed = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert completed.returncode == 0, completed.stderr
     assert completed.stdout.strip() == "[]"
+
+
+def test_refused_settings_get_a_french_message_without_a_traceback(tmp_path) -> None:  # noqa: ANN001
+    """An organiser who runs a command without the production settings (no secret key) reads
+    what to set, not a Python traceback; nothing is started."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PRIMAIRES_") and key != "DATABASE_URL"}
+    env["PRIMAIRES_MODE"] = "production"
+    (tmp_path / "liste.csv").write_text("a;b;c\n1;2;3\n", encoding="utf-8")
+    completed = subprocess.run(
+        [sys.executable, "-c", "from services.cli import main; main()", "registry", "import", str(tmp_path / "liste.csv")],
+        capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1
+    assert "Erreur de configuration" in output and "PRIMAIRES_SECRET_KEY" in output
+    assert "Traceback" not in output and "ValidationError" not in output
+    assert not (tmp_path / ".primaires").exists()
