@@ -140,7 +140,7 @@ async def seed(owner_url: str, app_url: str) -> list[tuple[str, str]]:
     from services.settings import Mode, configure
     from services.territory.service import load_territory
     from voter_registry.generator import GeneratorOptions, generate
-    from voter_registry.importer import bytes_file, import_commune_file
+    from voter_registry.importer import bytes_file, import_commune_file, refresh_statistics
     from voter_registry.models import Voter
     from voter_registry.reu import PARIS
 
@@ -172,6 +172,10 @@ async def seed(owner_url: str, app_url: str) -> list[tuple[str, str]]:
 
             election = await session.get(Election, election.id)
             await import_commune_file(session, organiser, election, bytes_file(generated.name, generated.data), today=today - timedelta(days=60))
+    # As `primaires registry import` leaves the lists (and autovacuum any import, a minute later):
+    # analysed. Without statistics the plans of the voter's re-read depend on when autovacuum
+    # happens to visit the table during the measure.
+    await refresh_statistics(owner_url)
     tablets: dict[int, str] = {}
     async with db.session_scope() as session:
         election = await session.get(Election, election.id)
