@@ -113,3 +113,30 @@ async def test_the_pooled_connection_forces_generic_plans_and_resets_them_going_
         assert await connection.fetchval("SELECT current_setting('plan_cache_mode')") == "force_generic_plan"
         again = connection
     assert await again.fetchval("SELECT current_setting('plan_cache_mode')") == "auto"
+
+
+async def test_a_cached_search_follows_the_configured_election(client, users, session, loaded, station_areas, monkeypatch) -> None:  # noqa: ANN001, F811
+    """With `PRIMAIRES_ELECTION` set, the cached statement reads the context of THAT election,
+    not of the latest one: here a newer election, with no lists, was created after it."""
+    from services import settings as settings_module
+    from tests.voter_registry.conftest import make_election
+
+    election, _import_id = loaded
+    await make_election(session)  # the latest election from now on
+    await session.commit()
+    await sign_in(client, users, session, Role.PRESIDENT, station="100019")
+    api.forget_cached_searchers()
+    latest = await client.get(SEARCH)  # no election configured: the latest, for which the loaded lists are not valid
+    assert latest.json()["results"][0]["eligibility"]["status"] == "ineligible"
+    assert "pas celle de cette élection" in latest.json()["results"][0]["eligibility"]["reasons"][0]
+    monkeypatch.setattr(settings_module, "_current", [settings_module.settings().model_copy(update={"election": election.slug})])
+    await _warm(client, session)
+    before = await _lookups(session)
+    async with counted_statements(session) as statements:
+        response = await client.get(SEARCH)
+    assert response.status_code == 200 and b'"results":[{' in response.content
+    assert response.json()["results"][0]["eligibility"]["status"] == "eligible"  # judged for the configured election
+    assert len(statements) == 1 and "context_ok" in statements[0], statements
+    assert await _lookups(session) == before + 1
+    api.forget_cached_searchers()  # uncached: the same answer
+    assert (await client.get(SEARCH)).content == response.content
