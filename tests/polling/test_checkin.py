@@ -3,7 +3,7 @@ round 2, paper late entries, privacy of what is stored."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 import pytest
 from sqlalchemy import func, select, text
@@ -142,7 +142,11 @@ async def test_paper_late_entries_count_once(session, world: World) -> None:
     # After closing, the signed paper list is keyed: the tablet's voter is not counted twice.
     with pytest.raises(Conflict, match="dans ce bureau"):
         await checkin.check_in(session, ORGANISER, world.bordeaux, world.round_1, request(martin, channel=Channel.PAPER))
-    at = utcnow() - timedelta(minutes=1)
+    # A minute ago, or the polling day's last minute at the station once its local day is over
+    # (the test's polling day is the machine's date: from 22:00 or 23:00 UTC, Paris is already
+    # on the next day, and a paper check-in of that day is rightly refused).
+    day, _opens, _closes = service.station_hours(world.bordeaux, world.round_1)
+    at = min(utcnow() - timedelta(minutes=1), datetime.combine(day, time(23, 59), tzinfo=service.station_zone(world.bordeaux)))
     result = await checkin.check_in(session, ORGANISER, world.bordeaux, world.round_1, request(dupont, channel=Channel.PAPER, checked_in_at=at))
     assert (result.counts.tablet, result.counts.paper) == (1, 1)
     with pytest.raises(WrongPhase):  # the tablet channel is closed with the station
