@@ -253,15 +253,26 @@ _COLUMNS = (
 )
 
 
+# What a search's SQL depends on besides its values (`_shape`): the name keys' particles, the
+# number of readings of each given name, which parts of the birth date, and whether communes.
+_Shape = tuple[tuple[bool, ...], tuple[int, ...], tuple[bool, bool, bool], bool]
+
+
+def _own_bureaux(alias: str = "") -> str:
+    """SQL condition: the row is in one of the station's own bureaux (:pair_communes, :pair_bureaux)."""
+    return (
+        f"({alias}commune_code, {alias}bureau_code) IN (SELECT * FROM unnest("
+        "CAST(:pair_communes AS varchar[]), CAST(:pair_bureaux AS varchar[])))"
+    )
+
+
+def _levels_union(levels: tuple[str, ...]) -> str:
+    """Every level's rows (`level0`, `level1`…), each with its index in the first column."""
+    return " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
+
+
 @lru_cache(maxsize=2048)
-def _levels_sql(
-    particles: tuple[bool, ...],
-    given_count: tuple[int, ...],
-    birth_parts: tuple[bool, bool, bool],
-    communes: bool,
-    levels: tuple[str, ...],
-    gated: bool,
-) -> tuple[str, tuple[str, ...]]:
+def _levels_sql(shape: _Shape, levels: tuple[str, ...], gated: bool) -> tuple[str, tuple[str, ...]]:
     """Every level of a search in ONE statement (one round trip instead of one per level).
 
     Each level is the SQL of `_level_sql_named` (they share their parameters: the same name
@@ -271,32 +282,19 @@ def _levels_sql(
     station's own bureaux for the area level, exactly what `run_search` counts — the gate is
     an uncorrelated NOT EXISTS, which PostgreSQL evaluates once before the level's scans
     (a one-time filter: a level not needed is never executed)."""
-    union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
-    return _positional(f"WITH {_levels_ctes(particles, given_count, birth_parts, communes, levels, gated)} {union}")
+    return _positional(f"WITH {_levels_ctes(shape, levels, gated)} {_levels_union(levels)}")
 
 
-def _levels_ctes(
-    particles: tuple[bool, ...],
-    given_count: tuple[int, ...],
-    birth_parts: tuple[bool, bool, bool],
-    communes: bool,
-    levels: tuple[str, ...],
-    gated: bool,
-) -> str:
+def _levels_ctes(shape: _Shape, levels: tuple[str, ...], gated: bool) -> str:
     """The levels' common table expressions `level0`, `level1`… (see `_levels_sql`), :named."""
     parts: list[str] = []
     for index, level in enumerate(levels):
         gates = []
         if gated:
             for earlier, earlier_level in enumerate(levels[:index]):
-                usable = (
-                    " WHERE (found.commune_code, found.bureau_code) IN (SELECT * FROM unnest("
-                    "CAST(:pair_communes AS varchar[]), CAST(:pair_bureaux AS varchar[])))"
-                    if earlier_level == Level.AREA.value
-                    else ""
-                )
+                usable = f" WHERE {_own_bureaux('found.')}" if earlier_level == Level.AREA.value else ""
                 gates.append(f"NOT EXISTS (SELECT 1 FROM level{earlier} AS found{usable})")
-        body = _level_sql_named(particles, given_count, birth_parts, communes, level)
+        body = _level_sql_named(*shape, level)
         where = f" WHERE {' AND '.join(gates)}" if gates else ""
         parts.append(f"level{index} AS MATERIALIZED (SELECT * FROM ({body}) AS level_rows{where})")
     return ", ".join(parts)
@@ -413,7 +411,7 @@ def _level_sql_named(
     """
 
 
-def _shape(plan: _Plan) -> tuple[tuple[bool, ...], tuple[int, ...], tuple[bool, bool, bool], bool]:
+def _shape(plan: _Plan) -> _Shape:
     birth = plan.birth or (0, 0, 0)
     return (
         tuple(key.particles_required for key in plan.keys),
@@ -427,7 +425,7 @@ def _levels_query(
     plan: _Plan, levels: tuple[tuple[Level, tuple[str, ...]], ...], scope: SearchScope, election_id: int | None, gated: bool
 ) -> tuple[str, list[Any]]:
     """The SQL of every level (`_levels_sql`) and its positional arguments."""
-    sql = _levels_sql(*_shape(plan), tuple(level.value for level, _departments in levels), gated)
+    sql = _levels_sql(_shape(plan), tuple(level.value for level, _departments in levels), gated)
     params = _levels_parameters(plan, levels, scope, election_id)
     return sql[0], [params[name] for name in sql[1]]
 
@@ -872,13 +870,7 @@ def _entry_pieces(entry: str) -> tuple[str, str, str] | None:
 
 @lru_cache(maxsize=2048)
 def _logged_levels_sql(
-    particles: tuple[bool, ...],
-    given_count: tuple[int, ...],
-    birth_parts: tuple[bool, bool, bool],
-    communes: bool,
-    levels: tuple[str, ...],
-    restore_plan_mode: bool,
-    guard_sql: str | None = None,
+    shape: _Shape, levels: tuple[str, ...], restore_plan_mode: bool, guard_sql: str | None = None
 ) -> tuple[str, tuple[str, ...]]:
     """`_levels_sql` (gated) and the look-up's audit INSERT, in one statement.
 
@@ -894,13 +886,7 @@ def _logged_levels_sql(
     INSERT writes nothing and the statement answers ONE row whose `context_ok` is false and
     every other column NULL; otherwise every row has `context_ok` true (one row of NULLs when
     nobody was found)."""
-    union = " UNION ALL ".join(f"SELECT {index} AS level_index, * FROM level{index}" for index in range(len(levels)))
-    own = (
-        " WHERE level_index <> 0 OR (commune_code, bureau_code) IN (SELECT * FROM unnest("
-        "CAST(:pair_communes AS varchar[]), CAST(:pair_bureaux AS varchar[])))"
-        if levels[0] == Level.AREA.value
-        else ""
-    )
+    own = f" WHERE level_index <> 0 OR {_own_bureaux()}" if levels[0] == Level.AREA.value else ""
     restore = " WHERE set_config('plan_cache_mode', CAST(:plan_mode AS text), false) IS NOT NULL" if restore_plan_mode else ""
     if guard_sql is None:
         guarded, final, valid = "", "SELECT * FROM found", ""
@@ -909,8 +895,8 @@ def _logged_levels_sql(
         guarded = (" AND" if restore else " WHERE") + " (SELECT context_ok FROM valid)"
         final = "SELECT valid.context_ok, found.* FROM valid LEFT JOIN found ON valid.context_ok"
     return _positional(
-        f"WITH {valid}{_levels_ctes(particles, given_count, birth_parts, communes, levels, True)}, "
-        f"found AS ({union}), "
+        f"WITH {valid}{_levels_ctes(shape, levels, True)}, "
+        f"found AS ({_levels_union(levels)}), "
         "counted AS (SELECT level_index, count(DISTINCT (source = 'L', department_code, id)) AS people "
         f"FROM found{own} GROUP BY level_index), "
         "reached AS (SELECT coalesce((SELECT min(level_index) FROM counted WHERE people > 0), "
@@ -965,7 +951,7 @@ async def run_logged_search(
         return None
     level_names = tuple(level.value for level, _departments in prepared.levels)
     sql, names = _logged_levels_sql(
-        *_shape(prepared.plan), level_names, restore_plan_mode is not None, guard[0] if guard is not None else None
+        _shape(prepared.plan), level_names, restore_plan_mode is not None, guard[0] if guard is not None else None
     )
     params = _levels_parameters(prepared.plan, prepared.levels, scope, registry_election)
     params.update(
