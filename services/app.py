@@ -200,7 +200,9 @@ def session_driver_connections(
 ) -> DriverConnections:
     """Driver connections taken from a request-session dependency (the tests' override: their
     session is inside a transaction rolled back after the test): the session's connection,
-    inside its own savepoint, released after the handler, rolled back on any exception.
+    inside its own savepoint, released after the handler, rolled back on any exception, with
+    generic plans forced while the handler holds it, as on the pooled connections
+    (`db.pooled_driver_connection`).
 
     A failed attempt rolls back its own savepoint only, not the session: in production an
     attempt runs on its own pool connection and touches nothing else, so a hand-over must not
@@ -212,6 +214,7 @@ def session_driver_connections(
         async with asynccontextmanager(sessions)() as session:
             driver = await db.driver_connection(session)
             await driver.execute("SAVEPOINT driver_fast_attempt")
+            await db.force_generic_plans(driver)
             try:
                 yield driver
             except BaseException as exc:  # noqa: BLE001 - raised again below, after the session's exit
@@ -219,6 +222,7 @@ def session_driver_connections(
                 failed = exc
             else:
                 await driver.execute("RELEASE SAVEPOINT driver_fast_attempt")
+            await db.reset_plan_mode(driver)
         if failed is not None:
             raise failed
 

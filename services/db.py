@@ -283,7 +283,7 @@ class pooled_driver_connection:  # noqa: N801 - used as a function: `async with 
             self._fairy = await greenlet_spawn(self._database.engine.sync_engine.raw_connection)
             self._since = time.monotonic()
             try:
-                await self._fairy.driver_connection.execute(_FORCE_GENERIC_PLANS)
+                await force_generic_plans(self._fairy.driver_connection)
             except BaseException:
                 await greenlet_spawn(self._fairy.close)
                 raise
@@ -317,8 +317,12 @@ class pooled_driver_connection:  # noqa: N801 - used as a function: `async with 
 # cost more CPU than running them; the check-in's: look-ups by primary or unique key, the same
 # plan either way). Set once when a connection is taken from SQLAlchemy's pool for the hot
 # paths, reset when it goes back (its other users keep PostgreSQL's default).
-_FORCE_GENERIC_PLANS = "SET plan_cache_mode = force_generic_plan"
-_RESET_PLAN_MODE = "RESET plan_cache_mode"
+async def force_generic_plans(connection: asyncpg.Connection) -> None:
+    await connection.execute("SET plan_cache_mode = force_generic_plan")
+
+
+async def reset_plan_mode(connection: asyncpg.Connection) -> None:
+    await connection.execute("RESET plan_cache_mode")
 
 
 async def _back_to_pool(fairy: Any) -> None:
@@ -328,7 +332,7 @@ async def _back_to_pool(fairy: Any) -> None:
         await greenlet_spawn(fairy.close)  # invalidated or closed, as before: the pool reconnects it
         return
     try:
-        await fairy.driver_connection.execute(_RESET_PLAN_MODE)
+        await reset_plan_mode(fairy.driver_connection)
     except Exception as exc:  # noqa: BLE001 - a connection that cannot be reset is dropped
         fairy.invalidate(exc)
         return

@@ -1,6 +1,7 @@
 """Counting the SQL statements a piece of code sends on the test session's connection, whether
 through SQLAlchemy or straight on the asyncpg driver connection (`services.db.driver_connection`,
-used by the hot paths). Transaction control (BEGIN, SAVEPOINT, COMMIT…) is not counted."""
+used by the hot paths). Transaction control (BEGIN, SAVEPOINT, COMMIT…) is not counted, nor the
+tests' own plan-mode set-up of a driver connection (see below)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.db import driver_connection
 
-TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT")
+# Not counted: transaction control, and the plan mode the tests' driver connections set and
+# reset around each fast-path attempt (`services.app.session_driver_connections`): production
+# sets it once per pooled connection, not per request (`services.db.pooled_driver_connection`).
+TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET PLAN_CACHE_MODE", "RESET PLAN_CACHE_MODE")
 
 
 @asynccontextmanager

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import re
 from dataclasses import dataclass
@@ -388,9 +387,9 @@ def search_json(results: SearchResults) -> bytes:
 # PostgreSQL's `plan_cache_mode`: the levels' statements run on their generic plan (planning a
 # level's query — four range branches, five indexes on `voter` — cost more CPU than running it:
 # ≈ 1.85 ms of PostgreSQL CPU per search on the 10 M bench with a plan per execution, ≈ 1.3 ms with
-# the generic plan, the same rows: nothing in the values changes which index fits). Without a
-# transaction the setting is the connection's: the context read sets it, the INSERT puts back
-# what it was (and so does any failure in between), so the pooled connection is returned as taken.
+# the generic plan, the same rows: nothing in the values changes which index fits). The driver
+# connections of the fast paths force it while they hold them, and reset it when they give them
+# back (`services.db.pooled_driver_connection`; the tests' `services.app.session_driver_connections`).
 
 _SESSION_PRINCIPAL = 1
 _TOKEN_PRINCIPAL = 2
@@ -411,9 +410,7 @@ def _context_sql(principal_kind: int, slug: bool, area_sql: str | None) -> str:
     configured election's slug, when there is one). At most one row (tokens are unique).
     `fingerprint`: the md5 of the whole context row, what the cached path re-checks."""
     return (
-        "SELECT context.*, md5(CAST(context AS text)) AS fingerprint, "
-        "current_setting('plan_cache_mode') AS plan_mode_before, "
-        "set_config('plan_cache_mode', 'force_generic_plan', false) AS plan_mode "
+        "SELECT context.*, md5(CAST(context AS text)) AS fingerprint "
         f"FROM ({_context_core_sql(principal_kind, slug, area_sql)}) AS context"
     )
 
@@ -458,13 +455,8 @@ def _context_core_sql(principal_kind: int, slug: bool, area_sql: str | None) -> 
     )
 
 
-# The look-up's audit row (`search.lookup_row`, byte for byte `record`'s), and the connection's
-# plan mode put back as the context read found it.
-_LOG_LOOKUP = (
-    f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)}) SELECT $1, $2, $3, $4, CAST($5::text AS jsonb), $6 "
-    "WHERE set_config('plan_cache_mode', $7, false) IS NOT NULL"
-)
-_RESET_PLAN_MODE = "SELECT set_config('plan_cache_mode', $1, false)"
+# The look-up's audit row (`search.lookup_row`, byte for byte `record`'s).
+_LOG_LOOKUP = f"INSERT INTO audit_event ({', '.join(AUDIT_COLUMNS)}) SELECT $1, $2, $3, $4, CAST($5::text AS jsonb), $6"
 
 
 def _token_principal(row) -> Principal | None:  # noqa: ANN001 - a record of `_context_sql`
@@ -572,68 +564,62 @@ async def _driver_search(request: Request, connection: asyncpg.Connection) -> Re
     row = await connection.fetchrow(_context_sql(kind, bool(slug), area_sql), *arguments)
     if row is None:
         raise HandOver("unknown")
-    try:
-        signed_in = (
-            auth_service.principal_from_session_row(row, secret) if kind == _SESSION_PRINCIPAL else _token_principal(row)
+    signed_in = (
+        auth_service.principal_from_session_row(row, secret) if kind == _SESSION_PRINCIPAL else _token_principal(row)
+    )
+    principal = await _SEARCHER_RULE.authorize(request, signed_in)
+    if principal is None or row["e_id"] is None:
+        raise HandOver("no_election")
+    area = None
+    if principal.role in STATION_ROLES:
+        if area_sql is None:
+            raise HandOver("area")  # read through the resolver by the regular route
+        bureaux = row["area"] or ()
+        area = StationArea(principal.station_code or "", bureaux[0][0], tuple((b[1], b[2]) for b in bureaux)) if bureaux else None
+    scope = service.scope_of(principal, area, values["departement"])
+    prepared = prepare_search(query, scope, world)
+    registry_election = row["registry_election"]
+    election = ElectionDates(row["e_id"], row["e_majority_date"], row["e_list_extraction_date"], row["e_supplementary_deadline"])
+    if len(_SEARCHERS) >= _SEARCHERS_MAX:
+        _SEARCHERS.clear()
+    _SEARCHERS[(kind, secret_hash)] = _CachedSearcher(
+        row["fingerprint"], signed_in, area, election, registry_election,
+        row["expires_at"] if kind == _SESSION_PRINCIPAL else None,
+    )
+    results = None
+    if values["elargir"] == "auto":
+        # The levels' read and the look-up's audit row in one statement: two round trips per
+        # search instead of three.
+        results = await run_logged_search(
+            connection,
+            prepared,
+            principal.actor,
+            election=election,  # type: ignore[arg-type]
+            limit=values["limite"],
+            registry_election=registry_election,
+            fields=query.fields(),
+            channel="api",
         )
-        principal = await _SEARCHER_RULE.authorize(request, signed_in)
-        if principal is None or row["e_id"] is None:
-            raise HandOver("no_election")
-        area = None
-        if principal.role in STATION_ROLES:
-            if area_sql is None:
-                raise HandOver("area")  # read through the resolver by the regular route
-            bureaux = row["area"] or ()
-            area = StationArea(principal.station_code or "", bureaux[0][0], tuple((b[1], b[2]) for b in bureaux)) if bureaux else None
-        scope = service.scope_of(principal, area, values["departement"])
-        prepared = prepare_search(query, scope, world)
-        registry_election = row["registry_election"]
-        election = ElectionDates(row["e_id"], row["e_majority_date"], row["e_list_extraction_date"], row["e_supplementary_deadline"])
-        if len(_SEARCHERS) >= _SEARCHERS_MAX:
-            _SEARCHERS.clear()
-        _SEARCHERS[(kind, secret_hash)] = _CachedSearcher(
-            row["fingerprint"], signed_in, area, election, registry_election,
-            row["expires_at"] if kind == _SESSION_PRINCIPAL else None,
+    if results is None:
+        results = await run_search(
+            connection,
+            prepared,
+            election=election,  # type: ignore[arg-type]
+            widen="all" if values["elargir"] == "tout" else "auto",
+            limit=values["limite"],
+            registry_election=registry_election,
         )
-        results = None
-        if values["elargir"] == "auto":
-            # The levels' read and the look-up's audit row in one statement (which also puts the
-            # plan mode back): two round trips per search instead of three.
-            results = await run_logged_search(
-                connection,
-                prepared,
-                principal.actor,
-                election=election,  # type: ignore[arg-type]
-                limit=values["limite"],
-                registry_election=registry_election,
-                fields=query.fields(),
-                channel="api",
-                restore_plan_mode=row["plan_mode_before"],
-            )
-        if results is None:
-            results = await run_search(
-                connection,
-                prepared,
-                election=election,  # type: ignore[arg-type]
-                widen="all" if values["elargir"] == "tout" else "auto",
-                limit=values["limite"],
-                registry_election=registry_election,
-            )
-            event = lookup_row(
-                principal.actor,
-                election_id=registry_election,
-                scope=scope,
-                reached=reached_of(results, scope),
-                fields=query.fields(),
-                results=len(results.hits),
-                channel="api",
-            )
-            await connection.execute(_LOG_LOOKUP, *event, row["plan_mode_before"])
-        body = search_json(results)
-    except Exception:
-        with contextlib.suppress(Exception):
-            await connection.execute(_RESET_PLAN_MODE, row["plan_mode_before"])
-        raise
+        event = lookup_row(
+            principal.actor,
+            election_id=registry_election,
+            scope=scope,
+            reached=reached_of(results, scope),
+            fields=query.fields(),
+            results=len(results.hits),
+            channel="api",
+        )
+        await connection.execute(_LOG_LOOKUP, *event)
+    body = search_json(results)
     return Response(body, media_type="application/json")
 
 

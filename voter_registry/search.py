@@ -870,15 +870,14 @@ def _entry_pieces(entry: str) -> tuple[str, str, str] | None:
 
 @lru_cache(maxsize=2048)
 def _logged_levels_sql(
-    shape: _Shape, levels: tuple[str, ...], restore_plan_mode: bool, guard_sql: str | None = None
+    shape: _Shape, levels: tuple[str, ...], guard_sql: str | None = None
 ) -> tuple[str, tuple[str, ...]]:
     """`_levels_sql` (gated) and the look-up's audit INSERT, in one statement.
 
     `counted`: the distinct people of each level (for the area level, of the station's own
     bureaux: what `_ranked` keeps); the level reached is the first with someone, else the last;
     the entry is `:entry_head` + the level's JSON name + `:entry_middle` + min(count, limit) +
-    `:entry_tail`. `restore_plan_mode`: the INSERT also puts back the connection's plan mode
-    (`set_config`, as the fast path's separate INSERT did).
+    `:entry_tail`.
 
     `guard_sql` (:named, a condition): the caller's context as cached, re-checked in the same
     snapshot (`api._driver_search`: the session or token, its account, tablet, station area,
@@ -887,12 +886,11 @@ def _logged_levels_sql(
     every other column NULL; otherwise every row has `context_ok` true (one row of NULLs when
     nobody was found)."""
     own = f" WHERE level_index <> 0 OR {_own_bureaux()}" if levels[0] == Level.AREA.value else ""
-    restore = " WHERE set_config('plan_cache_mode', CAST(:plan_mode AS text), false) IS NOT NULL" if restore_plan_mode else ""
     if guard_sql is None:
         guarded, final, valid = "", "SELECT * FROM found", ""
     else:
         valid = f"valid AS (SELECT ({guard_sql}) AS context_ok), "
-        guarded = (" AND" if restore else " WHERE") + " (SELECT context_ok FROM valid)"
+        guarded = " WHERE (SELECT context_ok FROM valid)"
         final = "SELECT valid.context_ok, found.* FROM valid LEFT JOIN found ON valid.context_ok"
     return _positional(
         f"WITH {valid}{_levels_ctes(shape, levels, True)}, "
@@ -907,7 +905,7 @@ def _logged_levels_sql(
         "CAST(:entry_head AS text) || (CAST(:level_names AS text[]))[reached.level_index + 1] || "
         "CAST(:entry_middle AS text) || "
         "CAST(least(coalesce((SELECT people FROM counted WHERE counted.level_index = reached.level_index), 0), "
-        f"CAST(:shown AS bigint)) AS text) || CAST(:entry_tail AS text) FROM reached{restore}{guarded}) "
+        f"CAST(:shown AS bigint)) AS text) || CAST(:entry_tail AS text) FROM reached{guarded}) "
         f"{final}"
     )
 
@@ -926,7 +924,6 @@ async def run_logged_search(
     registry_election: int | None,
     fields: list[str],
     channel: str,
-    restore_plan_mode: str | None = None,
     guard: tuple[str, dict[str, Any]] | None = None,
 ) -> SearchResults | None | object:
     """`run_search` with « auto » widening and the look-up's audit row written by the same
@@ -951,7 +948,7 @@ async def run_logged_search(
         return None
     level_names = tuple(level.value for level, _departments in prepared.levels)
     sql, names = _logged_levels_sql(
-        _shape(prepared.plan), level_names, restore_plan_mode is not None, guard[0] if guard is not None else None
+        _shape(prepared.plan), level_names, guard[0] if guard is not None else None
     )
     params = _levels_parameters(prepared.plan, prepared.levels, scope, registry_election)
     params.update(
@@ -965,7 +962,6 @@ async def run_logged_search(
         entry_tail=pieces[2],
         level_names=[canonical_json(name) for name in level_names],
         shown=limit,
-        plan_mode=restore_plan_mode,
     )
     if guard is not None:
         params.update(guard[1])
