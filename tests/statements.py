@@ -20,17 +20,22 @@ from services.db import driver_connection
 TRANSACTION_CONTROL = ("SAVEPOINT", "RELEASE", "ROLLBACK", "BEGIN", "COMMIT", "SET PLAN_CACHE_MODE", "RESET PLAN_CACHE_MODE")
 
 
+def is_harness(statement: str) -> bool:
+    """Whether the tests' harness sent `statement` (see `TRANSACTION_CONTROL`), not the code measured."""
+    return statement.lstrip().upper().startswith(TRANSACTION_CONTROL)
+
+
 @asynccontextmanager
 async def counted_statements(session: AsyncSession) -> AsyncIterator[list[str]]:
     """The statements sent while the block runs, in order (filled when the block ends)."""
     statements: list[str] = []
 
     def through_sqlalchemy(_conn, _cursor, statement, *_args) -> None:  # noqa: ANN001
-        if not statement.lstrip().upper().startswith(TRANSACTION_CONTROL):
+        if not is_harness(statement):
             statements.append(statement)
 
     def on_the_driver(query) -> None:  # noqa: ANN001 - asyncpg's LoggedQuery
-        if not query.query.lstrip().upper().startswith(TRANSACTION_CONTROL):
+        if not is_harness(query.query):
             statements.append(query.query)
 
     sync_engine = (await session.connection()).sync_engine

@@ -16,6 +16,7 @@ from services.telephony.fastpath import driver_connection
 from services.telephony.testing import TwilioSimulator
 from tests.results.conftest import Night, close_polls, figures
 from tests.results.test_sms_flow import confirmation_code
+from tests.statements import is_harness
 
 
 @asynccontextmanager
@@ -71,8 +72,9 @@ async def test_report_and_ok_statement_budget(session: AsyncSession, twilio: Twi
     # Now on the webhook's driver fast path: no session at all in production, the two
     # statements on a pool connection in autocommit. Here the test harness wraps each attempt
     # in a savepoint on the test's connection (`services.app.session_driver_connections`),
-    # released with the test session's own savepoint; production sends neither: left out.
-    harness = [line for line in report_sql + ok_sql if "SAVEPOINT" in line]
+    # released with the test session's own savepoint, and sets the plan mode that production
+    # sets once per pooled connection; production sends none of these: left out.
+    harness = [line for line in report_sql + ok_sql if is_harness(line.removeprefix("[asyncpg] "))]
     raw = [line for line in report_sql + ok_sql if line.startswith("[asyncpg]") and line not in harness]
     assert len(raw) == 4, raw
     assert len([line for line in report_sql if line not in harness]) == 2, report_sql
